@@ -1,0 +1,34 @@
+/** One log method: structured fields first, then the message (the order pino uses). */
+export type LogMethod = (fields: Record<string, unknown>, message: string) => void;
+
+/**
+ * The logger Underway writes to. `console` and pino both satisfy it.
+ *
+ * @example
+ * ```ts
+ * new Worker(queue, task, { logger: pino() });
+ * new Worker(queue, task, { logger: console });
+ * ```
+ */
+export interface Logger {
+  debug: LogMethod;
+  info: LogMethod;
+  warn: LogMethod;
+  error: LogMethod;
+}
+
+/** A logger that drops everything. */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/** The default logger: warnings and errors to the console, debug and info dropped. */
+export const defaultLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (fields, message) => console.warn(`[underway] ${message}`, fields),
+  error: (fields, message) => console.error(`[underway] ${message}`, fields),
+};

@@ -1,0 +1,395 @@
+import type { TaskNotFoundError } from "../errors.js";
+import type { JsonValue } from "../json-payload.js";
+import type {
+  AttemptRecord,
+  AttemptRef,
+  ClaimedTask,
+  EnqueueOutcome,
+  FollowUpTask,
+  NewTask,
+  ScheduleRecord,
+  TaskRecord,
+} from "./records.js";
+
+/**
+ * The storage contract: everything the queue handle, workers and schedulers need from a
+ * database. `@underway/queue-pg` implements it on Postgres (server or PGlite) and
+ * `@underway/core/testing` in memory; `runStorageConformance` from `@underway/core/conformance`
+ * is the executable form of this page, and every storage must pass it.
+ *
+ * ## Conventions
+ * - Methods are named noun first (`taskClaim`, `scheduleGet`) and take one params object.
+ * - `Tx` is the storage's transaction handle: what a task sees as `cx.tx`, and what callers pass as
+ *   `{ tx }` to make a write part of their own transaction. A write given a `tx` becomes visible,
+ *   and its notification is delivered, only when that transaction commits; on rollback nothing
+ *   happened.
+ * - Time: whenever a storage needs "now" it asks the `Clock` it was built with, if any, else its own
+ *   source (Postgres: the server's `now()`). Conformance tests inject a manual clock.
+ * - Errors: storages throw Underway errors only. A fenced or missing attempt is
+ *   {@link TaskNotFoundError}; an unreachable database is `StorageUnavailableError`; anything else
+ *   from the driver is wrapped in `StorageError` with the driver's error as `cause`.
+ *
+ * ## Task life cycle and fencing
+ * `pending` → (claim) → `in_progress` → `succeeded` | `failed` | `cancelled`, and back to `pending`
+ * on retry. Each claim increments `attemptCount`, sets `currentAttempt` to it and writes an attempt
+ * row. Every later state change (`taskHeartbeat`, `taskComplete`, `taskRetry`, `taskFail`) names
+ * the attempt it belongs to ({@link AttemptRef}) and only applies when the task is still
+ * `in_progress` with that `currentAttempt`; otherwise it changes nothing and reports the task as
+ * not found. So a worker that lost its lease can never overwrite the work of the one that
+ * reclaimed the task.
+ *
+ * ## Leases
+ * A claim sets `leaseExpiresAt = now + 3 × heartbeatMs`; each heartbeat pushes it to
+ * `now + 3 × heartbeatMs` again. A task whose lease expired is claimable again (as a new attempt,
+ * the old attempt recorded as failed "lease expired") while attempts remain; with no attempts left
+ * it is failed (and dead-lettered) by the next claim on its queue.
+ *
+ * @typeParam Tx - the transaction handle type of this storage.
+ */
+export interface StorageAdapter<Tx = unknown> {
+  /** What this storage can do beyond the required methods. */
+  readonly capabilities: StorageCapabilities;
+
+  /**
+   * Registers a queue (idempotent) and records its dead-letter queue, which is registered too.
+   * Tasks that fail for good in `queueName` are moved to `deadLetterQueueName` when it is set.
+   */
+  queueUpsert(params: QueueUpsertParams<Tx>): Promise<void>;
+
+  /**
+   * Writes tasks, all or nothing, and returns one outcome per task in input order.
+   * - `runAt = now + delayMs`; the configuration is stored as given.
+   * - A task whose `dedupeKey` matches a `pending` or `in_progress` task of the same queue (or an
+   *   earlier task of the same call) is not written; its outcome carries the existing id.
+   * - Storages chunk large calls as they need; the whole call is still atomic.
+   * - One `task:available` event per queue is delivered once the write is visible.
+   */
+  taskEnqueue(params: TaskEnqueueParams<Tx>): Promise<EnqueueOutcome[]>;
+
+  /**
+   * Claims up to `limit` tasks of a queue for execution, in one atomic step, and returns them in
+   * claim order `priority desc, runAt, createdAt, id`.
+   *
+   * Claimable: `pending` with `runAt <= now`, and `in_progress` whose lease expired while attempts
+   * remain (`attemptCount < retryPolicy.maxAttempts`) and no cancel was requested. Each claimed task
+   * gets `attemptCount + 1`, `currentAttempt = attemptCount`, a fresh lease and a new `in_progress`
+   * attempt row; the previous attempt of a reclaimed task becomes `failed` with a message saying its
+   * lease expired.
+   *
+   * Before claiming, tasks of the queue that are `in_progress` with an expired lease and no attempts
+   * left are failed (attempt message says the lease expired with no attempts left) and moved to the
+   * dead-letter queue when there is one; expired tasks with a cancel request become `cancelled`.
+   *
+   * Concurrency keys: a task with a concurrency key is claimable only if no other task of the same
+   * (queue, key) is `in_progress` and no other `pending` task of that key comes before it in claim
+   * order; so the tasks of one key run one at a time, in order. This holds across parallel
+   * claimers (storages with real concurrency enforce it with a constraint, not only a check).
+   *
+   * A task is never handed to two claimers: storages with {@link StorageCapabilities.parallelClaims}
+   * are proven with 50 parallel claimers.
+   */
+  taskClaim(params: TaskClaimParams): Promise<ClaimedTask[]>;
+
+  /**
+   * Extends the lease of a live attempt to `now + 3 × heartbeatMs`.
+   * @returns whether a cancel was requested for the task (the worker then aborts it).
+   * @throws TaskNotFoundError when the attempt is no longer current (fenced).
+   */
+  taskHeartbeat(params: AttemptRef): Promise<HeartbeatOutcome>;
+
+  /**
+   * Marks a live attempt and its task `succeeded` (or `cancelled` when a cancel was requested
+   * meanwhile), stores `output`, sets `completedAt`, clears the lease, and writes `followUps`, all
+   * atomically; with `tx` it is part of that transaction. Follow-ups of a cancelled task are not
+   * written.
+   * @throws TaskNotFoundError when the attempt is no longer current; nothing changed.
+   */
+  taskComplete(params: TaskCompleteParams<Tx>): Promise<CompleteOutcome>;
+
+  /**
+   * {@link taskComplete} for many attempts in one atomic step. Fenced attempts do not fail the
+   * call: they are listed in `rejected` and nothing of theirs (follow-ups included) is written.
+   */
+  taskCompleteMany(params: TaskCompleteManyParams<Tx>): Promise<CompleteManyOutcome>;
+
+  /**
+   * Records a failed attempt (`errorMessage` on the attempt row) and puts the task back to
+   * `pending` with `runAt = now + delayMs`, clearing the lease. When a cancel was requested the task
+   * becomes `cancelled` instead.
+   * @throws TaskNotFoundError when the attempt is no longer current; nothing changed.
+   */
+  taskRetry(params: TaskRetryParams<Tx>): Promise<RetryOutcome>;
+
+  /**
+   * Records a failed attempt (`errorMessage` on the attempt row) and fails the task for good
+   * (`cancelled` instead when a cancel was requested), then moves it and its attempts to the
+   * queue's dead-letter queue, if it has one, in the same atomic step.
+   * @throws TaskNotFoundError when the attempt is no longer current; nothing changed.
+   */
+  taskFail(params: TaskFailParams<Tx>): Promise<FailOutcome>;
+
+  /**
+   * Cancels a task by id, or every task sharing a correlation id.
+   * - `pending` tasks become `cancelled` at once (attempts untouched, `completedAt` set);
+   * - `in_progress` tasks get a cancel request: a `task:cancel-requested` event reaches the worker
+   *   running it, and whatever the attempt reports next ends the task as `cancelled` (follow-ups
+   *   are dropped);
+   * - finished tasks are left as they are.
+   * @returns true when at least one task was cancelled or got a cancel request.
+   */
+  taskCancel(params: TaskCancelParams<Tx>): Promise<boolean>;
+
+  /** Reads one task, in whichever queue it is now (a dead-lettered task has moved). */
+  taskGet(params: { taskId: string }): Promise<TaskRecord | null>;
+
+  /** Lists tasks of a queue, optionally only those of one correlation id, oldest first. */
+  taskList(params: TaskListParams): Promise<TaskRecord[]>;
+
+  /** Reads the attempts of a task, by attempt number. */
+  taskAttempts(params: { taskId: string }): Promise<AttemptRecord[]>;
+
+  /**
+   * The earliest `runAt` among `pending` tasks of a queue that are not claimable yet, or null.
+   * Workers arm a timer for it, so delayed tasks and retries start on time.
+   */
+  taskNextRunAt(params: { queueName: string }): Promise<Date | null>;
+
+  /**
+   * Deletes finished (`succeeded`, `failed`, `cancelled`) tasks, and their attempts, whose
+   * `completedAt + ttlMs` has passed. Pending and running tasks are never pruned.
+   * @returns how many tasks were deleted.
+   */
+  taskPrune(params?: { queueName?: string; limit?: number }): Promise<number>;
+
+  /** Creates or replaces the schedule of a queue (one per queue). */
+  scheduleUpsert(params: ScheduleUpsertParams<Tx>): Promise<void>;
+
+  /** Reads the schedule of a queue, if any. */
+  scheduleGet(params: { queueName: string }): Promise<ScheduleRecord | null>;
+
+  /** Deletes the schedule of a queue. @returns whether there was one. */
+  scheduleDelete(params: { queueName: string; tx?: Tx }): Promise<boolean>;
+
+  /**
+   * Enqueues the task of one schedule occurrence. The pair (queue, fireAt) is a fire key: a
+   * second call with the same pair writes nothing and returns `{ fired: false }`, whichever
+   * process makes it, for as long as the storage keeps the fire record (at least 7 days).
+   * Also advances the schedule's `lastFiredAt`.
+   */
+  scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireOutcome>;
+
+  /**
+   * Tries to take a named, exclusive, session-long lock (scheduler leadership). Returns null when
+   * another holder has it. The lock is held until `release()` or until the holder's connection is
+   * lost, which aborts `signal`. Keys are scoped by the storage (e.g. per schema).
+   */
+  lockTry(params: { key: string }): Promise<LeaderLock | null>;
+
+  /**
+   * Subscribes to storage events (see {@link StorageEvent}). A storage keeps one listening
+   * connection however many subscribers it has, reconnects with backoff after a drop (emitting
+   * `listener:reconnected`, after which subscribers should re-check for work), and ignores (logs)
+   * malformed notifications.
+   */
+  subscribe(listener: StorageEventListener): Promise<StorageSubscription>;
+
+  /** Asks every worker and scheduler of one queue (or of all queues), in every process, to shut down. */
+  notifyShutdown(params?: { queueName?: string }): Promise<void>;
+
+  /**
+   * Starts a transaction for one attempt. The handle opens lazily: nothing is sent to the
+   * database until the first query through `tx`, so attempts that never use `cx.tx` cost no
+   * transaction.
+   */
+  transactionOpen(): StorageTransaction<Tx>;
+
+  /** Releases connections and listeners the storage opened itself (never a pool it was given). */
+  close(): Promise<void>;
+}
+
+/** Optional abilities; conformance cases that need one are skipped, explicitly, without it. */
+export interface StorageCapabilities {
+  /**
+   * Claims from separate connections really run in parallel (Postgres server). False for
+   * single-connection engines such as PGlite, and for the in-memory storage.
+   */
+  parallelClaims: boolean;
+  /** The storage delivers events to other processes (LISTEN/NOTIFY). */
+  crossProcessEvents: boolean;
+  /** The storage survives a process restart (false for the in-memory storage). */
+  durable: boolean;
+}
+
+/** Parameters of {@link StorageAdapter.queueUpsert}. */
+export interface QueueUpsertParams<Tx> {
+  queueName: string;
+  deadLetterQueueName?: string | null;
+  tx?: Tx;
+}
+
+/** Parameters of {@link StorageAdapter.taskEnqueue}. */
+export interface TaskEnqueueParams<Tx> {
+  queueName: string;
+  tasks: ReadonlyArray<NewTask>;
+  tx?: Tx;
+}
+
+/** Parameters of {@link StorageAdapter.taskClaim}. */
+export interface TaskClaimParams {
+  queueName: string;
+  /** Claim at most this many tasks (at least 1). */
+  limit: number;
+}
+
+/** Result of {@link StorageAdapter.taskHeartbeat}. */
+export interface HeartbeatOutcome {
+  leaseExpiresAt: Date;
+  cancelRequested: boolean;
+}
+
+/** Parameters of {@link StorageAdapter.taskComplete}. */
+export interface TaskCompleteParams<Tx> extends AttemptRef {
+  output?: JsonValue | null;
+  followUps?: ReadonlyArray<FollowUpTask>;
+  tx?: Tx;
+}
+
+/** Result of {@link StorageAdapter.taskComplete}. */
+export interface CompleteOutcome {
+  /** `succeeded`, or `cancelled` when a cancel request arrived while the attempt ran. */
+  state: "succeeded" | "cancelled";
+  /** Ids of the follow-up tasks written (empty when cancelled), in the order given. */
+  followUpIds: string[];
+}
+
+/** Parameters of {@link StorageAdapter.taskCompleteMany}. */
+export interface TaskCompleteManyParams<Tx> {
+  attempts: ReadonlyArray<Omit<TaskCompleteParams<Tx>, "tx">>;
+  tx?: Tx;
+}
+
+/** Result of {@link StorageAdapter.taskCompleteMany}. */
+export interface CompleteManyOutcome {
+  /** Task ids whose attempt was no longer current; nothing of theirs was written. */
+  rejected: string[];
+  /** Task ids that ended `cancelled` because a cancel request arrived while they ran. */
+  cancelled: string[];
+}
+
+/** Parameters of {@link StorageAdapter.taskRetry}. */
+export interface TaskRetryParams<Tx> extends AttemptRef {
+  delayMs: number;
+  errorMessage: string;
+  tx?: Tx;
+}
+
+/** Result of {@link StorageAdapter.taskRetry}. */
+export interface RetryOutcome {
+  /** `pending` (retry scheduled) or `cancelled` (a cancel request was pending). */
+  state: "pending" | "cancelled";
+  runAt: Date;
+}
+
+/** Parameters of {@link StorageAdapter.taskFail}. */
+export interface TaskFailParams<Tx> extends AttemptRef {
+  errorMessage: string;
+  tx?: Tx;
+}
+
+/** Result of {@link StorageAdapter.taskFail}. */
+export interface FailOutcome {
+  state: "failed" | "cancelled";
+  /** The dead-letter queue the task was moved to, or null. */
+  deadLetterQueueName: string | null;
+}
+
+/** Parameters of {@link StorageAdapter.taskCancel}: a task id, or a correlation id. */
+export type TaskCancelParams<Tx> =
+  | { queueName: string; taskId: string; correlationId?: undefined; tx?: Tx }
+  | { queueName: string; correlationId: string; taskId?: undefined; tx?: Tx };
+
+/** Parameters of {@link StorageAdapter.taskList}. */
+export interface TaskListParams {
+  queueName: string;
+  correlationId?: string;
+  /** At most this many tasks (default 1 000). */
+  limit?: number;
+}
+
+/** Parameters of {@link StorageAdapter.scheduleUpsert}. */
+export interface ScheduleUpsertParams<Tx> {
+  queueName: string;
+  cron: string;
+  timeZone: string;
+  input: JsonValue;
+  tx?: Tx;
+}
+
+/** Parameters of {@link StorageAdapter.scheduleFire}. */
+export interface ScheduleFireParams {
+  queueName: string;
+  /** The occurrence being fired. */
+  fireAt: Date;
+  task: NewTask;
+}
+
+/** Result of {@link StorageAdapter.scheduleFire}. */
+export interface ScheduleFireOutcome {
+  /** False when this occurrence had already been enqueued (by this or another process). */
+  fired: boolean;
+  /** The enqueued task's id, when fired. */
+  taskId: string | null;
+}
+
+/** A held leadership lock. */
+export interface LeaderLock {
+  /** Aborted when the lock is lost (connection dropped) or released. */
+  readonly signal: AbortSignal;
+  /** Releases the lock at once. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** Events a storage delivers to subscribers. */
+export type StorageEvent =
+  /** A task of the queue became pending (enqueue or retry), visible now. */
+  | { type: "task:available"; queueName: string }
+  /** Some task of the queue reached a finished state (coalesced: one event may stand for many). */
+  | { type: "task:finished"; queueName: string }
+  /** A running task got a cancel request; its worker should abort it. */
+  | { type: "task:cancel-requested"; queueName: string; taskId: string }
+  /** Shutdown was requested for one queue, or for every queue when `queueName` is null. */
+  | { type: "shutdown"; queueName: string | null }
+  /** The listening connection dropped; events may be missed until `listener:reconnected`. */
+  | { type: "listener:disconnected"; error: unknown }
+  /** The listening connection is back; events sent meanwhile may have been missed. */
+  | { type: "listener:reconnected" };
+
+/** A subscriber callback. It must not throw; errors it throws are logged and dropped. */
+export type StorageEventListener = (event: StorageEvent) => void;
+
+/** An active subscription. */
+export interface StorageSubscription {
+  /** Stops delivering events to this subscriber. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * One attempt's transaction. `tx` opens lazily on first use; `commit`, `rollback` and `discard` are
+ * no-ops when it never opened.
+ */
+export interface StorageTransaction<Tx> {
+  /** The handle the task uses as `cx.tx`, and storage calls take as `{ tx }`. */
+  readonly tx: Tx;
+  /** Whether anything ran through `tx` (the transaction really began). */
+  readonly isOpen: boolean;
+  /** Commits. After a failed commit nothing of the transaction is kept. */
+  commit(): Promise<void>;
+  /** Rolls back. */
+  rollback(): Promise<void>;
+  /**
+   * Ends the transaction so that it can never commit, without waiting for the task: used when an
+   * attempt timed out or lost its lease while its code may still be running. The connection is
+   * closed rather than reused; later queries through `tx` fail.
+   */
+  discard(reason: unknown): Promise<void>;
+}

@@ -1,0 +1,80 @@
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { ConfigError, ValidationError } from "./errors.js";
+import { MAX_TIMER_MS, validateDurationMs, validateOptionalKey, validatePriority } from "./durations.js";
+import { RetryPolicy, type RetryPolicyOptions } from "./retry-policy.js";
+import type { Configurable, Task } from "./task.js";
+
+/** The defaults of every task setting (the crate's). */
+export const TASK_DEFAULTS = Object.freeze({
+  timeoutMs: 15 * 60 * 1000,
+  ttlMs: 14 * 24 * 60 * 60 * 1000,
+  delayMs: 0,
+  heartbeatMs: 30 * 1000,
+  priority: 0,
+});
+
+/** A task's settings for one input, validated. */
+export interface ResolvedTaskSettings {
+  retryPolicy: RetryPolicyOptions;
+  timeoutMs: number;
+  ttlMs: number;
+  delayMs: number;
+  heartbeatMs: number;
+  concurrencyKey: string | null;
+  dedupeKey: string | null;
+  priority: number;
+}
+
+function resolve<T, Input>(value: Configurable<T, Input> | undefined, input: Input): T | undefined {
+  return typeof value === "function" ? (value as (input: Input) => T)(input) : value;
+}
+
+/**
+ * Resolves a task's settings for one input (values or functions of the input), applies the
+ * defaults and validates each one.
+ *
+ * @throws {@link ConfigError} naming the setting that is invalid.
+ */
+export function resolveTaskSettings<Input>(task: Task<Input, unknown, never> | Task<Input, unknown, any>, input: Input): ResolvedTaskSettings {
+  const retryPolicy = RetryPolicy.from(resolve(task.retryPolicy, input)).toJSON();
+  return {
+    retryPolicy,
+    timeoutMs: validateDurationMs(resolve(task.timeoutMs, input) ?? TASK_DEFAULTS.timeoutMs, "timeoutMs", { min: 1, max: MAX_TIMER_MS }),
+    ttlMs: validateDurationMs(resolve(task.ttlMs, input) ?? TASK_DEFAULTS.ttlMs, "ttlMs"),
+    delayMs: validateDurationMs(resolve(task.delayMs, input) ?? TASK_DEFAULTS.delayMs, "delayMs"),
+    heartbeatMs: validateDurationMs(resolve(task.heartbeatMs, input) ?? TASK_DEFAULTS.heartbeatMs, "heartbeatMs", {
+      min: 10,
+      max: Math.floor(MAX_TIMER_MS / 3),
+    }),
+    concurrencyKey: validateOptionalKey(resolve(task.concurrencyKey, input), "concurrencyKey"),
+    dedupeKey: validateOptionalKey(resolve(task.dedupeKey, input), "dedupeKey"),
+    priority: validatePriority(resolve(task.priority, input) ?? TASK_DEFAULTS.priority),
+  };
+}
+
+/**
+ * Validates `input` against a Standard Schema and returns the schema's output.
+ *
+ * @throws {@link ValidationError} listing the schema's issues.
+ */
+export async function validateWithSchema<Output>(schema: StandardSchemaV1<unknown, Output>, input: unknown, label = "input"): Promise<Output> {
+  let result = schema["~standard"].validate(input);
+  if (result instanceof Promise) result = await result;
+  if (result.issues) {
+    const issues = result.issues.map((issue) => ({
+      path: (issue.path ?? []).map((segment) => (typeof segment === "object" && segment !== null ? segment.key : segment)),
+      message: issue.message,
+    }));
+    const first = issues[0];
+    const where = first && first.path.length > 0 ? `${label}.${first.path.map(String).join(".")}` : label;
+    throw new ValidationError(`${where} failed its schema: ${first?.message ?? "invalid"}`, issues);
+  }
+  return result.value;
+}
+
+/** Throws a ConfigError unless `task` has an `execute` function. */
+export function assertTask(task: unknown): void {
+  if (typeof task !== "object" || task === null || typeof (task as { execute?: unknown }).execute !== "function") {
+    throw new ConfigError("A task must be an object with an execute(cx, input) method");
+  }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: { "index": "src/index.ts", "conformance/index": "src/conformance/index.ts", "testing/index": "src/testing/index.ts" },
+  format: ["esm", "cjs"],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  shims: true,
+  target: "node20",
+});

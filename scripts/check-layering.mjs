@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Checks the strata of DESIGN §1: imports point down only, and SQL lives only in queue-pg.
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const allowed = {
+  core: [],
+  "queue-pg": ["core"],
+  worker: ["core"],
+  scheduler: ["core"],
+  job: ["core", "worker", "scheduler"],
+};
+const problems = [];
+
+function filesUnder(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) out.push(...filesUnder(path));
+    else if (path.endsWith(".ts")) out.push(path);
+  }
+  return out;
+}
+
+const sqlPattern = /\b(select\s+[\w*]|insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(table|index|schema))\b/i;
+
+for (const [name, deps] of Object.entries(allowed)) {
+  for (const file of filesUnder(join("packages", name, "src"))) {
+    const text = readFileSync(file, "utf8");
+    for (const match of text.matchAll(/from\s+["']@underway\/([\w-]+)/g)) {
+      const target = match[1];
+      if (target !== name && !deps.includes(target)) problems.push(`${file} imports @underway/${target}; ${name} may import only ${deps.join(", ") || "nothing"}`);
+    }
+    if (name !== "queue-pg" && sqlPattern.test(text)) problems.push(`${file} contains SQL; SQL belongs in packages/queue-pg`);
+  }
+}
+
+if (problems.length > 0) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
+console.log("layering ok: imports point down, SQL only in queue-pg");

@@ -1,0 +1,38 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const packageNames = ["core", "queue-pg", "worker", "scheduler", "job"] as const;
+const root = fileURLToPath(new URL(".", import.meta.url));
+
+// Tests run against the sources, so a change is tested without a rebuild; test/packaging.test.ts
+// checks the built output separately.
+const alias = [
+  { find: /^@underway\/core\/conformance$/, replacement: `${root}packages/core/src/conformance/index.ts` },
+  { find: /^@underway\/core\/testing$/, replacement: `${root}packages/core/src/testing/index.ts` },
+  { find: /^@underway\/queue-pg\/testing$/, replacement: `${root}packages/queue-pg/src/testing/index.ts` },
+  ...packageNames.map((name) => ({ find: new RegExp(`^@underway/${name}$`), replacement: `${root}packages/${name}/src/index.ts` })),
+];
+
+const shared = {
+  resolve: { alias },
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    globalSetup: [`${root}test/global-setup.ts`],
+  },
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      ...packageNames.map((name) => ({
+        ...shared,
+        test: { ...shared.test, name, root: `${root}packages/${name}`, include: ["test/**/*.test.ts"] },
+      })),
+      {
+        ...shared,
+        test: { ...shared.test, name: "repo", root, include: ["test/**/*.test.ts"] },
+      },
+    ],
+  },
+});
