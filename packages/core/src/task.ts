@@ -62,6 +62,8 @@ export interface Task<Input, Output = unknown, Tx = unknown> extends TaskSetting
 export interface FollowUpOptions {
   /** Extra delay added to the task's own delay, in ms. */
   delayMs?: number;
+  /** The follow-up's correlation id; by default the running task's own. */
+  correlationId?: string | null;
 }
 
 /** What a task sees while it runs one attempt. */
@@ -78,6 +80,8 @@ export interface TaskContext<Tx = unknown> {
   /** This attempt's number, from 1. */
   readonly attempt: number;
   readonly queueName: string;
+  /** The running task's correlation id (a job run's id), or null. */
+  readonly correlationId: string | null;
   /**
    * Enqueues a task if, and only if, this attempt succeeds: it is written atomically with the
    * success (and dropped if the task is cancelled meanwhile). Resolves with the new task's id once
