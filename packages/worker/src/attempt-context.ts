@@ -1,0 +1,45 @@
+import type { FollowUpOptions, FollowUpTask, Queue, Task, TaskContext } from "@underway/core";
+
+/**
+ * What a task sees during one attempt (`cx`). Follow-ups it enqueues are only collected here;
+ * the worker writes them together with the attempt's success.
+ */
+export class AttemptContext<Tx> implements TaskContext<Tx> {
+  readonly tx: Tx;
+  readonly signal: AbortSignal;
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly queueName: string;
+  readonly correlationId: string | null;
+  #followUps: Array<Promise<FollowUpTask>> | null = null;
+
+  constructor(fields: Omit<TaskContext<Tx>, "enqueueOnSuccess">) {
+    this.tx = fields.tx;
+    this.signal = fields.signal;
+    this.taskId = fields.taskId;
+    this.attempt = fields.attempt;
+    this.queueName = fields.queueName;
+    this.correlationId = fields.correlationId;
+  }
+
+  async enqueueOnSuccess<FollowUpInput>(
+    queue: Queue<FollowUpInput, Tx>,
+    task: Task<FollowUpInput, unknown, Tx>,
+    input: FollowUpInput,
+    options: FollowUpOptions = {},
+  ): Promise<string> {
+    const correlationId = options.correlationId === undefined ? this.correlationId : options.correlationId;
+    const prepared = queue.prepare(task, input, { delayMs: options.delayMs, correlationId }).then((newTask) => ({ queueName: queue.name, task: newTask }));
+    (this.#followUps ??= []).push(prepared);
+    return (await prepared).task.id;
+  }
+
+  /**
+   * @internal The follow-ups enqueued so far, once each is prepared. Rejects when one of them
+   * failed validation, which fails the attempt: a success must not silently drop a follow-up.
+   */
+  async collectFollowUps(): Promise<FollowUpTask[]> {
+    if (this.#followUps === null) return [];
+    return Promise.all(this.#followUps);
+  }
+}

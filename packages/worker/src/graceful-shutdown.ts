@@ -1,0 +1,33 @@
+import { ConfigError, type Queue, type StorageAdapter } from "@underway/core";
+
+/** Options of {@link gracefulShutdown}. */
+export interface GracefulShutdownOptions {
+  /** Only the workers and schedulers of this queue (a name or a queue); by default, all of them. */
+  queue?: string | Queue<any, any>;
+}
+
+/**
+ * Asks every worker and scheduler using `storage`, in every process, to shut down gracefully: of
+ * one queue, or of all queues. The request travels through the storage (NOTIFY on Postgres), so a
+ * deploy script or an admin endpoint can stop a whole fleet.
+ *
+ * @example
+ * ```ts
+ * await gracefulShutdown(new PgStorage(pool), { queue: "welcome-email" });
+ * ```
+ */
+export async function gracefulShutdown(storage: StorageAdapter<any>, options: GracefulShutdownOptions = {}): Promise<void> {
+  if (typeof storage !== "object" || storage === null || typeof storage.notifyShutdown !== "function") {
+    throw new ConfigError("gracefulShutdown(storage) expects a storage adapter such as new PgStorage(pool)");
+  }
+  const { queue } = options;
+  if (queue === undefined) {
+    await storage.notifyShutdown({});
+    return;
+  }
+  const queueName = typeof queue === "string" ? queue : queue.name;
+  if (typeof queueName !== "string" || queueName.length === 0) {
+    throw new ConfigError("gracefulShutdown's queue option must be a queue name or a Queue");
+  }
+  await storage.notifyShutdown({ queueName });
+}

@@ -1,0 +1,338 @@
+import {
+  FatalError,
+  LeaseLostError,
+  RetryPolicy,
+  ShutdownError,
+  TaskCancelledError,
+  TaskNotFoundError,
+  TimeoutError,
+  assertJsonPayload,
+  errorMessage,
+  fatal,
+  validateWithSchema,
+  type AttemptRef,
+  type ClaimedTask,
+  type FollowUpTask,
+  type JsonValue,
+  type Queue,
+  type StorageAdapter,
+  type StorageTransaction,
+  type Task,
+} from "@underway/core";
+import type { AckBatcher } from "./ack-batcher.js";
+import { AttemptContext } from "./attempt-context.js";
+import { AttemptTimer } from "./attempt-timer.js";
+import type { WorkerEvents } from "./worker-events.js";
+import type { ResolvedWorkerOptions } from "./worker-options.js";
+
+/** Why an attempt was stopped from outside before its code settled. */
+type Interruption = TimeoutError | LeaseLostError | ShutdownError;
+
+/** How the attempt's code settled, or what stopped it. */
+type Settlement =
+  | { kind: "returned"; value: unknown; followUps: FollowUpTask[] }
+  | { kind: "threw"; error: unknown }
+  | { kind: "interrupted"; reason: Interruption };
+
+/** What the executor needs from its worker. */
+export interface TaskExecutorHost {
+  emit<E extends keyof WorkerEvents>(event: E, payload: WorkerEvents[E]): void;
+  /** A storage error the worker survived. */
+  reportError(error: unknown, message: string, fields?: Record<string, unknown>): void;
+  /** A retry was scheduled: the worker re-checks the earliest run time. */
+  retryScheduled(): void;
+}
+
+/** The state of one attempt while it runs. */
+class RunningAttempt<Tx> {
+  readonly claimed: ClaimedTask;
+  readonly ref: AttemptRef;
+  readonly controller = new AbortController();
+  readonly trx: StorageTransaction<Tx>;
+  timer: AttemptTimer | null = null;
+  ended = false;
+  heartbeatInFlight = false;
+  #interrupt: ((settlement: Settlement) => void) | null = null;
+  readonly interrupted: Promise<Settlement>;
+
+  constructor(claimed: ClaimedTask, trx: StorageTransaction<Tx>) {
+    this.claimed = claimed;
+    this.ref = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
+    this.trx = trx;
+    this.interrupted = new Promise<Settlement>((resolve) => {
+      this.#interrupt = resolve;
+    });
+  }
+
+  /** Fires the task's signal with `reason` and, for an interruption, stops waiting for its code. */
+  abort(reason: Interruption | TaskCancelledError): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    if (reason instanceof TaskCancelledError || this.#interrupt === null) return;
+    const interrupt = this.#interrupt;
+    this.#interrupt = null;
+    interrupt({ kind: "interrupted", reason });
+  }
+}
+
+/**
+ * Runs claimed tasks of one queue, one attempt each: inside a lazily opened transaction, with a
+ * heartbeat, a timeout and an abort signal, then records the outcome through the storage
+ * contract. `execute` never rejects; whatever goes wrong is recorded, reported or left to the
+ * lease.
+ */
+export class TaskExecutor<Input, Tx> {
+  readonly #queue: Queue<Input, Tx>;
+  readonly #storage: StorageAdapter<Tx>;
+  readonly #task: Task<Input, unknown, Tx>;
+  readonly #options: ResolvedWorkerOptions;
+  readonly #acks: AckBatcher;
+  readonly #host: TaskExecutorHost;
+  readonly #running = new Map<string, RunningAttempt<Tx>>();
+
+  constructor(queue: Queue<Input, Tx>, task: Task<Input, unknown, Tx>, options: ResolvedWorkerOptions, acks: AckBatcher, host: TaskExecutorHost) {
+    this.#queue = queue;
+    this.#storage = queue.storage;
+    this.#task = task;
+    this.#options = options;
+    this.#acks = acks;
+    this.#host = host;
+  }
+
+  /** How many attempts are executing or being recorded. */
+  get size(): number {
+    return this.#running.size;
+  }
+
+  /** Asks a running task to stop because it was cancelled; it then ends `cancelled`. */
+  cancel(taskId: string): void {
+    const running = this.#running.get(taskId);
+    if (running !== undefined && !running.ended) running.abort(new TaskCancelledError(taskId));
+  }
+
+  /** Stops every running attempt at once (shutdown grace over); each is recorded as a retry. */
+  abortAll(reason: ShutdownError): void {
+    for (const running of this.#running.values()) {
+      if (!running.ended) running.abort(reason);
+    }
+  }
+
+  /** Executes one claimed attempt to its end. Never rejects. */
+  async execute(claimed: ClaimedTask): Promise<void> {
+    const running = new RunningAttempt<Tx>(claimed, this.#storage.transactionOpen());
+    this.#running.set(claimed.id, running);
+    try {
+      this.#host.emit("task:claimed", running.ref);
+      running.timer = new AttemptTimer(claimed.heartbeatMs, claimed.timeoutMs, {
+        onHeartbeat: () => this.#beat(running),
+        onDeadline: () => running.abort(new TimeoutError(claimed.timeoutMs)),
+      });
+      let settlement: Settlement;
+      try {
+        settlement = await Promise.race([this.#invoke(running), running.interrupted]);
+      } finally {
+        // The heartbeat must stop whatever happened, or a dead attempt would keep its lease.
+        running.ended = true;
+        running.timer.stop();
+      }
+      await this.#record(running, settlement);
+    } catch (error) {
+      this.#host.reportError(error, "Recording a task's outcome failed; its lease will recover it", { taskId: claimed.id });
+    } finally {
+      this.#running.delete(claimed.id);
+    }
+  }
+
+  async #invoke(running: RunningAttempt<Tx>): Promise<Settlement> {
+    const { claimed } = running;
+    try {
+      const cx = new AttemptContext<Tx>({
+        tx: running.trx.tx,
+        signal: running.controller.signal,
+        taskId: claimed.id,
+        attempt: claimed.attempt,
+        queueName: claimed.queueName,
+        correlationId: claimed.correlationId,
+      });
+      let input: Input;
+      if (this.#task.schema) {
+        try {
+          input = await validateWithSchema(this.#task.schema, claimed.input);
+        } catch (error) {
+          // Stored input that fails its schema will fail every attempt alike.
+          throw fatal(error);
+        }
+      } else {
+        input = claimed.input as Input;
+      }
+      const value = await this.#task.execute(cx, input);
+      return { kind: "returned", value, followUps: await cx.collectFollowUps() };
+    } catch (error) {
+      return { kind: "threw", error };
+    }
+  }
+
+  #beat(running: RunningAttempt<Tx>): void {
+    if (running.heartbeatInFlight) return;
+    running.heartbeatInFlight = true;
+    this.#storage.taskHeartbeat(running.ref).then(
+      (outcome) => {
+        running.heartbeatInFlight = false;
+        if (!running.ended && outcome.cancelRequested) running.abort(new TaskCancelledError(running.ref.taskId));
+      },
+      (error: unknown) => {
+        running.heartbeatInFlight = false;
+        if (running.ended) return;
+        if (TaskNotFoundError.isInstance(error)) {
+          running.abort(new LeaseLostError(running.ref.taskId, { cause: error }));
+        } else {
+          // One missed heartbeat is survivable: the lease is three heartbeats long.
+          this.#host.reportError(error, "A heartbeat failed", { taskId: running.ref.taskId });
+        }
+      },
+    );
+  }
+
+  async #record(running: RunningAttempt<Tx>, settlement: Settlement): Promise<void> {
+    const { ref, trx } = running;
+    if (settlement.kind === "interrupted") {
+      const { reason } = settlement;
+      // Discard, never roll back on the same connection: the task's code may still be running and
+      // must not be able to commit anything, now or later.
+      await this.#quietly(trx.discard(reason), "Discarding a stopped attempt's transaction failed", ref.taskId);
+      if (reason instanceof LeaseLostError) {
+        this.#host.emit("task:lease-lost", ref);
+        return;
+      }
+      if (reason instanceof TimeoutError) {
+        this.#host.emit("task:timed-out", { ...ref, timeoutMs: reason.timeoutMs });
+        await this.#recordFailure(running, reason);
+        return;
+      }
+      await this.#recordShutdown(running, reason);
+      return;
+    }
+    if (settlement.kind === "threw") {
+      await this.#quietly(trx.rollback(), "Rolling back a failed attempt failed", ref.taskId);
+      await this.#recordFailure(running, settlement.error);
+      return;
+    }
+    const signalReason: unknown = running.controller.signal.reason;
+    if (running.controller.signal.aborted && TaskCancelledError.isInstance(signalReason)) {
+      // A cancelled attempt ends cancelled whatever it returned; its writes do not land.
+      await this.#quietly(trx.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
+      await this.#recordFailure(running, signalReason);
+      return;
+    }
+    await this.#recordSuccess(running, this.#toOutput(settlement.value, ref.taskId), settlement.followUps);
+  }
+
+  async #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
+    const { ref, trx } = running;
+    if (!trx.isOpen) {
+      let result;
+      try {
+        result = await this.#acks.add({ ...ref, output, followUps });
+      } catch (error) {
+        this.#host.reportError(error, "Acknowledging a finished task failed; its lease will recover it", { taskId: ref.taskId });
+        return;
+      }
+      if (result === "rejected") this.#host.emit("task:lease-lost", ref);
+      else if (result === "cancelled") this.#host.emit("task:cancelled", ref);
+      else this.#host.emit("task:succeeded", { ...ref, output });
+      return;
+    }
+    let state: "succeeded" | "cancelled";
+    try {
+      ({ state } = await this.#storage.taskComplete({ ...ref, output, followUps, tx: trx.tx }));
+    } catch (error) {
+      await this.#quietly(trx.rollback(), "Rolling back an attempt failed", ref.taskId);
+      if (TaskNotFoundError.isInstance(error)) {
+        this.#host.emit("task:lease-lost", ref);
+        return;
+      }
+      await this.#recordFailure(running, error);
+      return;
+    }
+    try {
+      await trx.commit();
+    } catch (error) {
+      // A failed commit keeps nothing, so the attempt is a failure like any other.
+      await this.#recordFailure(running, error);
+      return;
+    }
+    if (state === "cancelled") this.#host.emit("task:cancelled", ref);
+    else this.#host.emit("task:succeeded", { ...ref, output });
+  }
+
+  async #recordFailure(running: RunningAttempt<Tx>, error: unknown): Promise<void> {
+    const { ref, claimed } = running;
+    const message = errorMessage(error);
+    try {
+      const policy = RetryPolicy.from(claimed.retryPolicy);
+      if (!FatalError.isInstance(error) && policy.allowsRetryAfter(claimed.attempt)) {
+        const delayMs = policy.delayMs(claimed.attempt, this.#options.random);
+        const outcome = await this.#storage.taskRetry({ ...ref, delayMs, errorMessage: message });
+        if (outcome.state === "cancelled") {
+          this.#host.emit("task:cancelled", ref);
+        } else {
+          this.#host.emit("task:retry", { ...ref, delayMs, error });
+          this.#host.retryScheduled();
+        }
+        return;
+      }
+      const outcome = await this.#storage.taskFail({ ...ref, errorMessage: message });
+      if (outcome.state === "cancelled") {
+        this.#host.emit("task:cancelled", ref);
+        return;
+      }
+      this.#host.emit("task:failed", { ...ref, error });
+      if (outcome.deadLetterQueueName !== null) {
+        this.#host.emit("task:dead-lettered", { ...ref, deadLetterQueueName: outcome.deadLetterQueueName });
+      }
+    } catch (recordError) {
+      if (TaskNotFoundError.isInstance(recordError)) {
+        this.#host.emit("task:lease-lost", ref);
+        return;
+      }
+      this.#host.reportError(recordError, "Recording a failed attempt failed; its lease will recover the task", {
+        taskId: ref.taskId,
+        attemptError: message,
+      });
+    }
+  }
+
+  /** Best effort: an aborted attempt goes straight back to pending; else the lease recovers it. */
+  async #recordShutdown(running: RunningAttempt<Tx>, reason: ShutdownError): Promise<void> {
+    const { ref, claimed } = running;
+    if (!RetryPolicy.from(claimed.retryPolicy).allowsRetryAfter(claimed.attempt)) {
+      await this.#recordFailure(running, reason);
+      return;
+    }
+    try {
+      const outcome = await this.#storage.taskRetry({ ...ref, delayMs: 0, errorMessage: reason.message });
+      if (outcome.state === "cancelled") this.#host.emit("task:cancelled", ref);
+      else this.#host.emit("task:retry", { ...ref, delayMs: 0, error: reason });
+    } catch (error) {
+      if (TaskNotFoundError.isInstance(error)) this.#host.emit("task:lease-lost", ref);
+      else this.#options.logger.warn({ error, taskId: ref.taskId }, "Could not release an aborted task at shutdown; its lease will recover it");
+    }
+  }
+
+  #toOutput(value: unknown, taskId: string): JsonValue | null {
+    if (value === undefined || value === null) return null;
+    try {
+      return assertJsonPayload(value, "output");
+    } catch (error) {
+      this.#options.logger.warn({ taskId, error }, "A task returned a value that is not JSON; its output is stored as null");
+      return null;
+    }
+  }
+
+  async #quietly(operation: Promise<void>, message: string, taskId: string): Promise<void> {
+    try {
+      await operation;
+    } catch (error) {
+      this.#options.logger.warn({ error, taskId }, message);
+    }
+  }
+}

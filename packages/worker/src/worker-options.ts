@@ -1,0 +1,81 @@
+import { ConfigError, MAX_TIMER_MS, defaultLogger, type Logger, type RandomSource } from "@underway/core";
+
+/** How a {@link Worker} runs. Every field is optional; the defaults suit most queues. */
+export interface WorkerOptions {
+  /** The most tasks executing at once. Default 10. */
+  concurrency?: number;
+  /**
+   * Fallback poll period in ms, for work that arrives without a notification (another storage's
+   * process without LISTEN, an expired lease). Default 30 000.
+   */
+  pollIntervalMs?: number;
+  /** Grace period for in-flight tasks when the worker shuts down, in ms. Default 30 000. */
+  shutdownTimeoutMs?: number;
+  /** The most tasks one claim statement takes. Default: `concurrency`. */
+  claimBatchSize?: number;
+  /** How often finished tasks past their TTL are pruned, in ms; 0 disables pruning. Default 3 600 000. */
+  pruneIntervalMs?: number;
+  /** Where the worker logs. Default: warnings and errors to the console. */
+  logger?: Logger;
+  /** Jitter source for retry backoff, uniform in [0, 1); injectable for tests. Default `Math.random`. */
+  random?: RandomSource;
+}
+
+/** {@link WorkerOptions} with every default applied and every value checked. */
+export interface ResolvedWorkerOptions {
+  concurrency: number;
+  pollIntervalMs: number;
+  shutdownTimeoutMs: number;
+  claimBatchSize: number;
+  pruneIntervalMs: number;
+  logger: Logger;
+  random: RandomSource;
+}
+
+/** The defaults of {@link WorkerOptions}. */
+export const WORKER_DEFAULTS = Object.freeze({
+  concurrency: 10,
+  pollIntervalMs: 30_000,
+  shutdownTimeoutMs: 30_000,
+  pruneIntervalMs: 3_600_000,
+});
+
+/**
+ * Applies the defaults and checks every option, so a bad configuration fails when the worker is
+ * built rather than when it first claims.
+ *
+ * @throws {@link ConfigError} naming the option and saying what it accepts.
+ */
+export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError("Worker options must be an object such as { concurrency: 10 }");
+  }
+  const concurrency = positiveInteger(options.concurrency ?? WORKER_DEFAULTS.concurrency, "concurrency");
+  const claimBatchSize = positiveInteger(options.claimBatchSize ?? concurrency, "claimBatchSize");
+  const pollIntervalMs = timerDuration(options.pollIntervalMs ?? WORKER_DEFAULTS.pollIntervalMs, "pollIntervalMs", 1);
+  const shutdownTimeoutMs = timerDuration(options.shutdownTimeoutMs ?? WORKER_DEFAULTS.shutdownTimeoutMs, "shutdownTimeoutMs", 0);
+  const pruneIntervalMs = timerDuration(options.pruneIntervalMs ?? WORKER_DEFAULTS.pruneIntervalMs, "pruneIntervalMs", 0);
+  const logger = options.logger ?? defaultLogger;
+  for (const level of ["debug", "info", "warn", "error"] as const) {
+    if (typeof logger[level] !== "function") {
+      throw new ConfigError(`logger must have debug, info, warn and error methods (console and pino do); ${level} is missing`);
+    }
+  }
+  const random = options.random ?? Math.random;
+  if (typeof random !== "function") throw new ConfigError("random must be a function returning a number in [0, 1)");
+  return { concurrency, pollIntervalMs, shutdownTimeoutMs, claimBatchSize, pruneIntervalMs, logger, random };
+}
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 100_000) {
+    throw new ConfigError(`${name} must be an integer between 1 and 100000, got ${String(value)}`);
+  }
+  return value;
+}
+
+function timerDuration(value: unknown, name: string, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
+    throw new ConfigError(`${name} must be an integer number of milliseconds between ${min} and ${MAX_TIMER_MS}, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,364 @@
+import {
+  ConfigError,
+  ShutdownError,
+  TypedEventEmitter,
+  assertTask,
+  type ClaimedTask,
+  type Queue,
+  type StorageAdapter,
+  type StorageEvent,
+  type StorageSubscription,
+  type Task,
+} from "@underway/core";
+import { AckBatcher } from "./ack-batcher.js";
+import { TaskExecutor } from "./task-executor.js";
+import type { WorkerEvents } from "./worker-events.js";
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./worker-options.js";
+
+type WorkerState = "idle" | "running" | "stopping" | "stopped";
+
+const CLAIM_BACKOFF_FIRST_MS = 100;
+const CLAIM_BACKOFF_MAX_MS = 5_000;
+const FIRST_PRUNE_DELAY_MS = 1_000;
+/** Room for a storage clock a little behind ours, so a run-time timer does not fire just early. */
+const RUN_AT_TIMER_SLACK_MS = 5;
+const ACK_BATCH_LIMIT = 1_000;
+
+/**
+ * Runs the tasks of one queue: claims them in batches, executes each inside a lazily opened
+ * transaction with a heartbeat, a timeout and an abort signal, and records every outcome through
+ * the storage contract, so it works on any storage.
+ *
+ * It wakes when a task becomes available (storage notification), when the earliest delayed task or
+ * retry is due, when a slot frees up after a full claim, and on a fallback poll.
+ *
+ * @typeParam Input - the queue's task input.
+ * @typeParam Tx - the storage's transaction handle (`cx.tx`).
+ *
+ * @example
+ * ```ts
+ * const worker = new Worker(queue, sendEmail, { concurrency: 20 });
+ * worker.on("task:failed", ({ taskId, error }) => console.error(taskId, error));
+ * const running = worker.run();
+ * process.once("SIGTERM", () => void worker.shutdown());
+ * await running;
+ * ```
+ */
+export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
+  /** The queue this worker takes tasks from. */
+  readonly queue: Queue<Input, Tx>;
+  /** The task it runs. */
+  readonly task: Task<Input, unknown, Tx>;
+  readonly #storage: StorageAdapter<Tx>;
+  readonly #options: ResolvedWorkerOptions;
+  readonly #acks: AckBatcher;
+  readonly #executor: TaskExecutor<Input, Tx>;
+  #state: WorkerState = "idle";
+  readonly #stopController = new AbortController();
+  readonly #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+  /** Attempts started by the claim loop (not by `processNextTask`); they fill the slots. */
+  #slotsInUse = 0;
+  readonly #loopAttempts = new Set<Promise<void>>();
+  /** Set by every reason to claim; cleared when a claim starts. */
+  #claimWanted = true;
+  #wakeLoop: (() => void) | null = null;
+  #pollTimer: ReturnType<typeof setInterval> | undefined;
+  #runAtTimer: ReturnType<typeof setTimeout> | undefined;
+  #runAtTimerDueAt = Number.POSITIVE_INFINITY;
+  #runAtSkewDelayMs = 0;
+  #pruneTimer: ReturnType<typeof setTimeout> | undefined;
+  #subscription: StorageSubscription | null = null;
+  #subscribing: Promise<void> | null = null;
+  readonly #onAttemptEnd = () => {
+    this.#slotsInUse -= 1;
+    this.#nudge();
+  };
+  readonly #onStorageEvent = (event: StorageEvent) => this.#handleStorageEvent(event);
+
+  /**
+   * @throws {@link ConfigError} when the queue, the task or an option is invalid.
+   */
+  constructor(queue: Queue<Input, Tx>, task: Task<Input, unknown, Tx>, options: WorkerOptions = {}) {
+    super();
+    if (typeof queue !== "object" || queue === null || typeof queue.name !== "string" || typeof queue.storage !== "object") {
+      throw new ConfigError("new Worker(queue, task) expects a queue built with Queue.builder()...build()");
+    }
+    assertTask(task);
+    this.queue = queue;
+    this.task = task;
+    this.#storage = queue.storage;
+    this.#options = resolveWorkerOptions(options);
+    this.#acks = new AckBatcher(queue.storage as StorageAdapter<unknown>, {
+      maxBatchSize: Math.max(ACK_BATCH_LIMIT, this.#options.concurrency),
+      logger: this.#options.logger,
+    });
+    this.#executor = new TaskExecutor(queue, task, this.#options, this.#acks, {
+      emit: (event, payload) => {
+        this.emit(event, payload);
+      },
+      reportError: (error, message, fields) => this.#reportError(error, message, fields),
+      retryScheduled: () => this.#requestClaim(),
+    });
+    this.#stopped = new Promise<void>((resolve) => {
+      this.#resolveStopped = resolve;
+    });
+  }
+
+  /**
+   * Runs until {@link shutdown} is called, `signal` aborts, or a shutdown is requested through the
+   * storage ({@link gracefulShutdown}). Resolves once stopped; it does not reject for task or
+   * storage errors, which are logged and emitted as `worker:error`. A worker runs once: calling
+   * `run()` again returns the same stop.
+   */
+  async run(signal?: AbortSignal): Promise<void> {
+    if (this.#state !== "idle") return this.#stopped;
+    if (signal?.aborted) return this.shutdown();
+    this.#state = "running";
+    const onAbort = () => void this.shutdown();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.emit("worker:started", { queueName: this.queue.name });
+    try {
+      this.#subscribing = this.#subscribe();
+      this.#pollTimer = setInterval(() => this.#requestClaim(), this.#options.pollIntervalMs);
+      this.#schedulePrune(Math.min(FIRST_PRUNE_DELAY_MS, this.#options.pruneIntervalMs));
+      await this.#claimLoop();
+      await this.#finishInFlight();
+    } catch (error) {
+      this.#reportError(error, "The worker loop failed");
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.#clearTimers();
+      this.#state = "stopped";
+      this.emit("worker:stopped", { queueName: this.queue.name });
+      this.#resolveStopped();
+    }
+  }
+
+  /**
+   * Claims one task, runs it to the end and records the outcome (durably, acknowledgement
+   * included). Useful in tests and for hand-made loops.
+   *
+   * @returns the task's id, or null when no task was claimable.
+   */
+  async processNextTask(): Promise<string | null> {
+    const [claimed] = await this.#storage.taskClaim({ queueName: this.queue.name, limit: 1 });
+    if (claimed === undefined) return null;
+    await this.#executor.execute(claimed);
+    return claimed.id;
+  }
+
+  /**
+   * Stops gracefully: no new claims, in-flight tasks get `shutdownTimeoutMs` to finish, then their
+   * signals fire with a `ShutdownError` and they are put back to pending. Resolves when `run()` has
+   * finished. Idempotent; before `run()` it just marks the worker stopped.
+   */
+  shutdown(): Promise<void> {
+    if (this.#state === "idle") {
+      this.#state = "stopped";
+      this.#resolveStopped();
+    } else if (this.#state === "running") {
+      this.#state = "stopping";
+      this.#stopController.abort();
+      this.#nudge();
+    }
+    return this.#stopped;
+  }
+
+  async #claimLoop(): Promise<void> {
+    const { concurrency, claimBatchSize } = this.#options;
+    let claimFailures = 0;
+    while (this.#state === "running") {
+      const freeSlots = concurrency - this.#slotsInUse;
+      if (!this.#claimWanted || freeSlots <= 0) {
+        await new Promise<void>((resolve) => {
+          this.#wakeLoop = resolve;
+        });
+        continue;
+      }
+      this.#claimWanted = false;
+      const limit = Math.min(freeSlots, claimBatchSize);
+      let claimed: ClaimedTask[];
+      try {
+        claimed = await this.#storage.taskClaim({ queueName: this.queue.name, limit });
+        claimFailures = 0;
+      } catch (error) {
+        claimFailures += 1;
+        this.#reportError(error, "Claiming tasks failed; backing off", { claimFailures });
+        this.#claimWanted = true;
+        await this.#sleepUnlessStopping(Math.min(CLAIM_BACKOFF_FIRST_MS * 2 ** (claimFailures - 1), CLAIM_BACKOFF_MAX_MS));
+        continue;
+      }
+      for (const task of claimed) this.#startAttempt(task);
+      // A full claim means more may be waiting; claim again as soon as a slot is free.
+      if (claimed.length === limit) this.#claimWanted = true;
+      else void this.#armRunAtTimer();
+    }
+  }
+
+  #startAttempt(task: ClaimedTask): void {
+    this.#slotsInUse += 1;
+    const attempt = this.#executor.execute(task).finally(this.#onAttemptEnd);
+    this.#loopAttempts.add(attempt);
+    void attempt.then(() => this.#loopAttempts.delete(attempt));
+  }
+
+  async #finishInFlight(): Promise<void> {
+    this.#clearTimers();
+    if (this.#loopAttempts.size > 0) {
+      let graceTimer: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<"grace over">((resolve) => {
+        graceTimer = setTimeout(() => resolve("grace over"), this.#options.shutdownTimeoutMs);
+      });
+      const outcome = await Promise.race([Promise.all(this.#loopAttempts), graceOver]);
+      clearTimeout(graceTimer);
+      if (outcome === "grace over") {
+        this.#options.logger.warn(
+          { queueName: this.queue.name, running: this.#executor.size },
+          "Shutdown grace period over; aborting the tasks still running",
+        );
+        this.#executor.abortAll(new ShutdownError());
+        await Promise.all(this.#loopAttempts);
+      }
+    }
+    await this.#acks.flush();
+    await this.#subscribing;
+    const subscription = this.#subscription;
+    this.#subscription = null;
+    if (subscription !== null) {
+      try {
+        await subscription.close();
+      } catch (error) {
+        this.#options.logger.warn({ error }, "Closing the storage subscription failed");
+      }
+    }
+  }
+
+  async #subscribe(): Promise<void> {
+    let failures = 0;
+    while (this.#state === "running") {
+      try {
+        const subscription = await this.#storage.subscribe(this.#onStorageEvent);
+        if (this.#state !== "running") {
+          await subscription.close();
+          return;
+        }
+        this.#subscription = subscription;
+        // Anything enqueued before the subscription took effect was not announced to us.
+        this.#requestClaim();
+        return;
+      } catch (error) {
+        failures += 1;
+        this.#reportError(error, "Subscribing to storage events failed; polling meanwhile", { failures });
+        await this.#sleepUnlessStopping(Math.min(CLAIM_BACKOFF_FIRST_MS * 2 ** failures, CLAIM_BACKOFF_MAX_MS));
+      }
+    }
+  }
+
+  #handleStorageEvent(event: StorageEvent): void {
+    switch (event.type) {
+      case "task:available":
+        if (event.queueName === this.queue.name) this.#requestClaim();
+        return;
+      case "listener:reconnected":
+        this.#requestClaim();
+        return;
+      case "task:cancel-requested":
+        if (event.queueName === this.queue.name) this.#executor.cancel(event.taskId);
+        return;
+      case "shutdown":
+        if (event.queueName === null || event.queueName === this.queue.name) void this.shutdown();
+        return;
+      case "listener:disconnected":
+        this.#options.logger.warn({ queueName: this.queue.name, error: event.error }, "Storage listener disconnected; polling until it is back");
+        return;
+      default:
+        return;
+    }
+  }
+
+  #requestClaim(): void {
+    this.#claimWanted = true;
+    this.#nudge();
+  }
+
+  #nudge(): void {
+    const wake = this.#wakeLoop;
+    this.#wakeLoop = null;
+    wake?.();
+  }
+
+  /** After a short claim: wake up when the earliest delayed task (or retry) becomes due. */
+  async #armRunAtTimer(): Promise<void> {
+    let nextRunAt: Date | null;
+    try {
+      nextRunAt = await this.#storage.taskNextRunAt({ queueName: this.queue.name });
+    } catch (error) {
+      this.#reportError(error, "Reading the next run time failed; relying on the poll");
+      return;
+    }
+    if (nextRunAt === null || this.#state !== "running") return;
+    const now = Date.now();
+    let delayMs = nextRunAt.getTime() - now + RUN_AT_TIMER_SLACK_MS;
+    if (delayMs <= RUN_AT_TIMER_SLACK_MS) {
+      // Due by our clock but not claimable by the storage's: its clock is behind. Back off so a
+      // skewed clock cannot turn this timer into a busy loop.
+      this.#runAtSkewDelayMs = Math.min(Math.max(this.#runAtSkewDelayMs * 2, 20), 1_000);
+      delayMs = this.#runAtSkewDelayMs;
+    } else {
+      this.#runAtSkewDelayMs = 0;
+    }
+    if (delayMs >= this.#options.pollIntervalMs) return;
+    const dueAt = now + delayMs;
+    if (this.#runAtTimer !== undefined && this.#runAtTimerDueAt <= dueAt) return;
+    clearTimeout(this.#runAtTimer);
+    this.#runAtTimerDueAt = dueAt;
+    this.#runAtTimer = setTimeout(() => {
+      this.#runAtTimer = undefined;
+      this.#runAtTimerDueAt = Number.POSITIVE_INFINITY;
+      this.#requestClaim();
+    }, delayMs);
+  }
+
+  #schedulePrune(delayMs: number): void {
+    if (this.#options.pruneIntervalMs === 0 || this.#state !== "running") return;
+    this.#pruneTimer = setTimeout(() => {
+      this.#storage.taskPrune({ queueName: this.queue.name }).then(
+        (pruned) => {
+          if (pruned > 0) this.#options.logger.debug({ queueName: this.queue.name, pruned }, "Pruned finished tasks past their TTL");
+        },
+        (error: unknown) => this.#reportError(error, "Pruning finished tasks failed"),
+      ).finally(() => this.#schedulePrune(this.#options.pruneIntervalMs));
+    }, delayMs);
+    // Pruning alone must not keep a process alive.
+    this.#pruneTimer.unref?.();
+  }
+
+  #sleepUnlessStopping(ms: number): Promise<void> {
+    const stopSignal = this.#stopController.signal;
+    if (stopSignal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        stopSignal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopSignal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  #clearTimers(): void {
+    clearInterval(this.#pollTimer);
+    clearTimeout(this.#runAtTimer);
+    clearTimeout(this.#pruneTimer);
+    this.#pollTimer = undefined;
+    this.#runAtTimer = undefined;
+    this.#pruneTimer = undefined;
+  }
+
+  #reportError(error: unknown, message: string, fields: Record<string, unknown> = {}): void {
+    this.#options.logger.error({ queueName: this.queue.name, error, ...fields }, message);
+    this.emit("worker:error", { queueName: this.queue.name, error });
+  }
+}
