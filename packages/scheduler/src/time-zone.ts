@@ -1,0 +1,69 @@
+import { ScheduleParseError } from "./schedule-parse-error.js";
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * Checks that `timeZone` is an IANA zone name the runtime knows (`"UTC"`, `"Europe/Berlin"`,
+ * `"Etc/GMT+5"`). Offsets such as `"+01:00"` are refused: a fixed offset ignores daylight saving,
+ * which is rarely what a schedule means; `"Etc/GMT-1"` says the same thing explicitly.
+ *
+ * @throws ScheduleParseError naming the zone.
+ */
+export function validateTimeZone(timeZone: string, source: string = timeZone): string {
+  const trimmed = timeZone.trim();
+  if (trimmed === "") throw new ScheduleParseError(source, `The time zone is empty; write an IANA name such as "UTC" or "America/New_York"`);
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(trimmed)) {
+    throw new ScheduleParseError(source, `"${trimmed}" is not an IANA time zone name (such as "UTC" or "Europe/Berlin")`);
+  }
+  try {
+    formatterFor(trimmed);
+  } catch (error) {
+    throw new ScheduleParseError(source, `Unknown time zone "${trimmed}"; expected an IANA name such as "UTC" or "America/Los_Angeles"`, { cause: error });
+  }
+  return trimmed;
+}
+
+/** The zone's offset from UTC at `instant`, in milliseconds (positive east of Greenwich). */
+export function zoneOffsetMs(instant: number, timeZone: string): number {
+  const parts = formatterFor(timeZone).formatToParts(new Date(instant));
+  const value = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((part) => part.type === type)?.value);
+  const localAsUtc = Date.UTC(value("year"), value("month") - 1, value("day"), value("hour"), value("minute"), value("second"));
+  const wholeSecond = instant - (((instant % 1000) + 1000) % 1000);
+  return localAsUtc - wholeSecond;
+}
+
+/**
+ * Whether the wall-clock time at `instant` already happened earlier, at a larger offset: the
+ * second pass through a fall-back fold (01:30 EST after 01:30 EDT).
+ */
+export function isRepeatedWallTime(instant: number, timeZone: string): boolean {
+  const offset = zoneOffsetMs(instant, timeZone);
+  // Folds are at most a few hours wide; the offsets seen in the three hours before cover them.
+  const quarterHour = 15 * 60_000;
+  const earlierOffsets = new Set<number>();
+  for (let step = 1; step <= 12; step += 1) earlierOffsets.add(zoneOffsetMs(instant - step * quarterHour, timeZone));
+  for (const earlierOffset of earlierOffsets) {
+    if (earlierOffset <= offset) continue;
+    const twin = instant - (earlierOffset - offset);
+    if (zoneOffsetMs(twin, timeZone) === earlierOffset) return true;
+  }
+  return false;
+}
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
