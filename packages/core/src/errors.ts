@@ -25,7 +25,9 @@ export type UnderwayErrorCode =
   | "TASK_CANCELLED"
   | "LEASE_LOST"
   | "SHUTDOWN"
-  | "SCHEDULE_PARSE";
+  | "SCHEDULE_PARSE"
+  | "JOB_FAILED"
+  | "JOB_CANCELLED";
 
 /**
  * Base class of every Underway error.

@@ -41,4 +41,5 @@ export * from "./task-state.js";
 export * from "./task.js";
 export * from "./task-settings.js";
 export * from "./queue.js";
+export * from "./register.js";
 export type * from "./storage/index.js";

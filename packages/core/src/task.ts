@@ -5,24 +5,27 @@ import type { RetryPolicy, RetryPolicyOptions } from "./retry-policy.js";
 /** A setting given as a value, or as a function of the task's input. */
 export type Configurable<T, Input> = T | ((input: Input) => T);
 
-/** Settings a task may resolve per input; each is snapshotted into the task's row at enqueue. */
+/**
+ * Settings a task may resolve per input; each is snapshotted into the task's row at enqueue. A
+ * function that returns `undefined` selects the default.
+ */
 export interface TaskSettings<Input> {
   /** How failures are retried. Default: 5 attempts, 1 s doubling to 60 s, jitter 0.5. */
-  retryPolicy?: Configurable<RetryPolicy | Partial<RetryPolicyOptions>, Input>;
+  retryPolicy?: Configurable<RetryPolicy | Partial<RetryPolicyOptions> | undefined, Input>;
   /** Per-attempt timeout in ms. Default 15 minutes. */
-  timeoutMs?: Configurable<number, Input>;
+  timeoutMs?: Configurable<number | undefined, Input>;
   /** How long the task is kept after it finished, in ms. Default 14 days. */
-  ttlMs?: Configurable<number, Input>;
+  ttlMs?: Configurable<number | undefined, Input>;
   /** Delay before the task may first run, in ms. Default 0. */
-  delayMs?: Configurable<number, Input>;
+  delayMs?: Configurable<number | undefined, Input>;
   /** Heartbeat period in ms; the lease is three heartbeats. Default 30 s. */
-  heartbeatMs?: Configurable<number, Input>;
+  heartbeatMs?: Configurable<number | undefined, Input>;
   /** Tasks sharing a key never run at the same time in one queue; they wait, in order. */
   concurrencyKey?: Configurable<string | null | undefined, Input>;
   /** While a task with this key is pending or running, enqueueing another returns its id instead. */
   dedupeKey?: Configurable<string | null | undefined, Input>;
   /** Higher runs first. Default 0. */
-  priority?: Configurable<number, Input>;
+  priority?: Configurable<number | undefined, Input>;
 }
 
 /**
