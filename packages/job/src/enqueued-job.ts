@@ -1,0 +1,195 @@
+import {
+  TimeoutError,
+  type AttemptRecord,
+  type JsonValue,
+  type Queue,
+  type StorageEvent,
+  type TaskRecord,
+  type TaskState,
+} from "@underway/core";
+import { JobCancelledError, JobFailedError } from "./job-errors.js";
+import type { JobEnvelope } from "./job-envelope.js";
+import type { JobStepOutput } from "./job-task.js";
+
+/** The state of a whole job run, derived from its steps. */
+export type JobRunState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
+
+/** One step of a job run, as stored. */
+export interface JobStepStatus {
+  stepIndex: number;
+  taskId: string;
+  state: TaskState;
+  /** The input this step was given. */
+  input: JsonValue;
+  attempts: AttemptRecord[];
+  /** The error messages of failed attempts, oldest first. */
+  errors: string[];
+  createdAt: Date;
+  runAt: Date;
+  completedAt: Date | null;
+}
+
+/** Where a job run stands: its derived state and every step so far. */
+export interface JobStatus {
+  jobId: string;
+  state: JobRunState;
+  steps: JobStepStatus[];
+}
+
+/** Options of {@link EnqueuedJob.result}. */
+export interface ResultOptions {
+  /** Give up after this many ms (rejects with `TimeoutError`). Default: wait indefinitely. */
+  timeoutMs?: number;
+  /** Stop waiting when this signal aborts. */
+  signal?: AbortSignal;
+}
+
+/** How long to wait between checks when no event arrives (listener down, or another process). */
+const RECHECK_INTERVAL_MS = 2_000;
+
+/**
+ * A job run that was enqueued: its id, and ways to cancel it, read its status, or wait for its
+ * result.
+ *
+ * @example
+ * ```ts
+ * const run = await job.enqueue({ orderId: 42 });
+ * const receipt = await run.result({ timeoutMs: 10_000 });
+ * ```
+ */
+export class EnqueuedJob<Result = unknown, Tx = unknown> {
+  /** The job run's id (a UUID string). */
+  readonly id: string;
+  readonly #queue: Queue<JobEnvelope, Tx>;
+
+  constructor(id: string, queue: Queue<JobEnvelope, Tx>) {
+    this.id = id;
+    this.#queue = queue;
+  }
+
+  /**
+   * Cancels the run: its pending step is cancelled, its running step is aborted (its signal fires)
+   * and no later step is enqueued.
+   *
+   * @returns true when something was cancelled or asked to stop; false when the run had finished.
+   */
+  cancel(options: { tx?: Tx } = {}): Promise<boolean> {
+    return this.#queue.storage.taskCancel({ queueName: this.#queue.name, correlationId: this.id, ...(options.tx === undefined ? {} : { tx: options.tx }) });
+  }
+
+  /** Every step's state, attempts, errors and timestamps, and the run's overall state. */
+  async status(): Promise<JobStatus> {
+    const tasks = await this.#steps();
+    const steps = await Promise.all(
+      tasks.map(async (task) => {
+        const attempts = await this.#queue.storage.taskAttempts({ taskId: task.id });
+        return {
+          stepIndex: stepIndexOf(task),
+          taskId: task.id,
+          state: task.state,
+          input: (task.input as unknown as JobEnvelope).stepInput,
+          attempts,
+          errors: attempts.flatMap((attempt) => (attempt.errorMessage ? [attempt.errorMessage] : [])),
+          createdAt: task.createdAt,
+          runAt: task.runAt,
+          completedAt: task.completedAt,
+        } satisfies JobStepStatus;
+      }),
+    );
+    return { jobId: this.id, state: deriveRunState(tasks), steps };
+  }
+
+  /**
+   * Waits for the run to finish and resolves with the value given to `To.done(result)`. Rejects
+   * with `JobFailedError` or `JobCancelledError` when the run ends otherwise, and with
+   * `TimeoutError` after `timeoutMs`. It waits on the storage's completion events (re-checking
+   * every few seconds in case an event is missed), not by busy polling.
+   */
+  async result(options: ResultOptions = {}): Promise<Result> {
+    const storage = this.#queue.storage;
+    const controller = new AbortController();
+    const { signal } = controller;
+    const onOuterAbort = () => controller.abort(options.signal!.reason);
+    options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => controller.abort(new TimeoutError(options.timeoutMs!)), options.timeoutMs);
+    let wake: () => void = () => undefined;
+    const subscription = await storage
+      .subscribe((event: StorageEvent) => {
+        if ((event.type === "task:finished" && event.queueName === this.#queue.name) || event.type === "listener:reconnected") wake();
+      })
+      .catch(() => null);
+    try {
+      for (;;) {
+        if (signal.aborted) throw signal.reason;
+        const settled = await this.#settled();
+        if (settled) return settled.value as Result;
+        await new Promise<void>((resolve) => {
+          const recheck = setTimeout(finish, RECHECK_INTERVAL_MS);
+          function finish() {
+            clearTimeout(recheck);
+            signal.removeEventListener("abort", finish);
+            resolve();
+          }
+          wake = finish;
+          signal.addEventListener("abort", finish, { once: true });
+        });
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onOuterAbort);
+      await subscription?.close();
+    }
+  }
+
+  async #settled(): Promise<{ value: unknown } | null> {
+    const tasks = await this.#steps();
+    const last = tasks[tasks.length - 1];
+    if (!last) return null;
+    if (last.state === "cancelled") throw new JobCancelledError(this.id);
+    if (last.state === "failed") {
+      const attempts = await this.#queue.storage.taskAttempts({ taskId: last.id });
+      const reason = [...attempts].reverse().find((attempt) => attempt.errorMessage)?.errorMessage ?? null;
+      throw new JobFailedError(this.id, stepIndexOf(last), reason);
+    }
+    if (last.state === "succeeded") {
+      const output = last.output as unknown as JobStepOutput | null;
+      if (output && output.done === true) return { value: output.result };
+    }
+    return null;
+  }
+
+  async #steps(): Promise<TaskRecord[]> {
+    const tasks = await this.#queue.storage.taskList({ queueName: this.#queue.name, correlationId: this.id });
+    const dead = this.#queue.deadLetterQueueName
+      ? await this.#queue.storage.taskList({ queueName: this.#queue.deadLetterQueueName, correlationId: this.id })
+      : [];
+    return [...tasks, ...dead].sort((a, b) => stepIndexOf(a) - stepIndexOf(b) || a.createdAt.getTime() - b.createdAt.getTime());
+  }
+}
+
+function stepIndexOf(task: TaskRecord): number {
+  const index = (task.input as { stepIndex?: unknown } | null)?.stepIndex;
+  return typeof index === "number" ? index : -1;
+}
+
+function deriveRunState(tasks: TaskRecord[]): JobRunState {
+  const last = tasks[tasks.length - 1];
+  if (!last) return "pending";
+  switch (last.state) {
+    case "pending":
+      return tasks.length === 1 && last.attemptCount === 0 ? "pending" : "running";
+    case "in_progress":
+      return "running";
+    case "succeeded": {
+      const output = last.output as unknown as JobStepOutput | null;
+      return output?.done === true ? "succeeded" : "running";
+    }
+    case "failed":
+      return "failed";
+    case "cancelled":
+      return "cancelled";
+  }
+}

@@ -1,0 +1,165 @@
+import {
+  newTaskId,
+  type JsonValue,
+  type NewTask,
+  type Queue,
+  type RegisteredTx,
+  type ScheduleDefinition,
+  type Task,
+} from "@underway/core";
+import { Scheduler } from "@underway/scheduler";
+import { Worker, type WorkerOptions } from "@underway/worker";
+import { EnqueuedJob } from "./enqueued-job.js";
+import { JobBuilderImpl, type JobBuilderStart } from "./job-builder.js";
+import { createJobEnvelope, type JobEnvelope } from "./job-envelope.js";
+import type { JobHandle } from "./job-handle.js";
+import type { JobStepOutput } from "./job-task.js";
+
+/** Options of the scheduler a job starts (see `@underway/scheduler`). */
+export type JobSchedulerOptions = Omit<NonNullable<ConstructorParameters<typeof Scheduler>[2]>, "fireInput">;
+
+/** Options of {@link Job.start} and {@link Job.run}. */
+export interface JobStartOptions {
+  worker?: WorkerOptions;
+  scheduler?: JobSchedulerOptions;
+}
+
+/**
+ * A typed multi-step job: a queue whose tasks are the job's steps. Each step is its own task
+ * row with its own attempts and settings; a failing step retries alone.
+ *
+ * @typeParam Input - the first step's input (what `enqueue` takes).
+ * @typeParam Result - what `To.done(result)` returns.
+ *
+ * @example
+ * ```ts
+ * const job = await Job.builder()
+ *   .step(async (_cx, { orderId }: GenerateReceipt) => To.next({ receiptKey: `receipts/${orderId}.pdf` }))
+ *   .step(async (_cx, { receiptKey }: EmailReceipt) => To.done())
+ *   .name("order-receipt")
+ *   .storage(new PgStorage(pool))
+ *   .build();
+ * await job.enqueue({ orderId: 42 });
+ * const handle = job.start();
+ * ```
+ */
+export class Job<State, Tx, Input, Result> {
+  /** The job's queue: every step of every run is a task in it. */
+  readonly queue: Queue<JobEnvelope, Tx>;
+  /** The task that runs the steps (for custom workers). */
+  readonly task: Task<JobEnvelope, JobStepOutput | undefined, Tx>;
+  /** How many steps the job has. */
+  readonly stepCount: number;
+
+  /** @internal Built by the builder. */
+  constructor(queue: Queue<JobEnvelope, Tx>, task: Task<JobEnvelope, JobStepOutput | undefined, Tx>, stepCount: number) {
+    this.queue = queue;
+    this.task = task;
+    this.stepCount = stepCount;
+  }
+
+  /** Starts building a job. `Tx` defaults to the installed storage's transaction type. */
+  static builder<Tx = RegisteredTx>(): JobBuilderStart<undefined, Tx> {
+    return new JobBuilderImpl() as unknown as JobBuilderStart<undefined, Tx>;
+  }
+
+  /** The job's name (its queue's name). */
+  get name(): string {
+    return this.queue.name;
+  }
+
+  /**
+   * Enqueues a new run. With `tx` the run is created inside the caller's transaction.
+   * @throws ValidationError when the input cannot be stored as JSON; nothing is written.
+   */
+  async enqueue(input: Input, options: { tx?: Tx } = {}): Promise<EnqueuedJob<Result, Tx>> {
+    const [run] = await this.#enqueueRuns([input], 0, options.tx);
+    return run!;
+  }
+
+  /** Enqueues a new run whose first step starts `delayMs` from now. */
+  async enqueueAfter(input: Input, delayMs: number, options: { tx?: Tx } = {}): Promise<EnqueuedJob<Result, Tx>> {
+    const [run] = await this.#enqueueRuns([input], delayMs, options.tx);
+    return run!;
+  }
+
+  /** Enqueues many runs at once, all or nothing. */
+  enqueueMany(inputs: ReadonlyArray<Input>, options: { tx?: Tx } = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
+    return this.#enqueueRuns(inputs, 0, options.tx);
+  }
+
+  /** A handle on an existing run, by id. */
+  get(jobId: string): EnqueuedJob<Result, Tx> {
+    return new EnqueuedJob<Result, Tx>(jobId, this.queue);
+  }
+
+  /**
+   * Sets the job's recurring schedule (one per job; replaces the previous one). Each occurrence
+   * starts a new run, with a fresh id, from `input`.
+   */
+  async schedule(schedule: ScheduleDefinition, input: Input, options: { tx?: Tx } = {}): Promise<void> {
+    // The stored input is the first step's input; each fire wraps it into a new run's envelope.
+    await this.queue.prepare(this.task, createJobEnvelope(newTaskId(), 0, input));
+    await this.queue.schedule(schedule, input as unknown as JobEnvelope, options);
+  }
+
+  /** Removes the job's schedule. @returns whether there was one. */
+  unschedule(options: { tx?: Tx } = {}): Promise<boolean> {
+    return this.queue.unschedule(options);
+  }
+
+  /** A worker for this job's steps, for custom set-ups. */
+  worker(options: WorkerOptions = {}): Worker<JobEnvelope, Tx> {
+    return new Worker(this.queue, this.task, options);
+  }
+
+  /** A scheduler for this job's schedule, for custom set-ups. Each fire starts a fresh run. */
+  scheduler(options: JobSchedulerOptions = {}): Scheduler<JobEnvelope, Tx> {
+    return new Scheduler(this.queue, this.task, {
+      ...options,
+      fireInput: (storedInput: JsonValue) => {
+        const jobId = newTaskId();
+        return { input: createJobEnvelope(jobId, 0, storedInput), correlationId: jobId };
+      },
+    });
+  }
+
+  /**
+   * Starts a worker and a scheduler sharing one abort signal. A scheduler on standby or without a
+   * schedule never stops the worker.
+   */
+  start(options: JobStartOptions = {}): JobHandle {
+    const controller = new AbortController();
+    const worker = this.worker(options.worker);
+    const scheduler = this.scheduler(options.scheduler);
+    const done = Promise.all([worker.run(controller.signal), scheduler.run(controller.signal)]).then(() => undefined);
+    let stopping: Promise<void> | undefined;
+    return {
+      done,
+      signal: controller.signal,
+      shutdown: () => {
+        stopping ??= (async () => {
+          controller.abort();
+          await done;
+        })();
+        return stopping;
+      },
+    };
+  }
+
+  /** Runs the worker and the scheduler until they are shut down (e.g. by `gracefulShutdown`). */
+  async run(options: JobStartOptions = {}): Promise<void> {
+    await this.start(options).done;
+  }
+
+  async #enqueueRuns(inputs: ReadonlyArray<Input>, delayMs: number, tx: Tx | undefined): Promise<Array<EnqueuedJob<Result, Tx>>> {
+    if (inputs.length === 0) return [];
+    const prepared: NewTask[] = [];
+    for (const input of inputs) {
+      const jobId = newTaskId();
+      prepared.push(await this.queue.prepare(this.task, createJobEnvelope(jobId, 0, input), { delayMs, correlationId: jobId }));
+    }
+    await this.queue.storage.taskEnqueue({ queueName: this.queue.name, tasks: prepared, ...(tx === undefined ? {} : { tx }) });
+    return prepared.map((task) => new EnqueuedJob<Result, Tx>(task.correlationId!, this.queue));
+  }
+}

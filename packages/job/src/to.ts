@@ -1,0 +1,54 @@
+import { validateDurationMs } from "@underway/core";
+
+/** Go on to the next step with `value` as its input, after `delayMs` (0: at once). */
+export interface NextTransition<Value> {
+  readonly kind: "next";
+  readonly value: Value;
+  readonly delayMs: number;
+}
+
+/** The job run is finished; `result` is what `EnqueuedJob.result()` resolves with. */
+export interface DoneTransition<Result> {
+  readonly kind: "done";
+  readonly result: Result;
+}
+
+/** What a step returns. */
+export type Transition<Value = unknown, Result = unknown> = NextTransition<Value> | DoneTransition<Result>;
+
+/** The next step's input type implied by a step's return type. */
+export type NextInputOf<T> = T extends NextTransition<infer Value> ? Value : never;
+
+/** The result type implied by a step's return type. */
+export type ResultOf<T> = T extends DoneTransition<infer Result> ? Result : never;
+
+/**
+ * The transitions a step returns.
+ *
+ * @example
+ * ```ts
+ * .step(async (cx, { orderId }: GenerateReceipt) => To.next({ receiptKey: `receipts/${orderId}.pdf` }))
+ * .step(async (cx, { receiptKey }: EmailReceipt) => To.done())
+ * ```
+ */
+export const To = {
+  /** Run the next step with `value` as its input. */
+  next<Value>(value: Value): NextTransition<Value> {
+    return { kind: "next", value, delayMs: 0 };
+  },
+  /** Run the next step with `value` as its input, `delayMs` milliseconds from now. */
+  delayFor<Value>(value: Value, delayMs: number): NextTransition<Value> {
+    return { kind: "next", value, delayMs: validateDurationMs(delayMs, "To.delayFor delay") };
+  },
+  /** Finish the job run, optionally with a result. */
+  done<Result = undefined>(...args: [] | [result: Result]): DoneTransition<Result> {
+    return { kind: "done", result: args[0] as Result };
+  },
+};
+
+/** Whether `value` is a transition made by {@link To}. */
+export function isTransition(value: unknown): value is Transition {
+  if (typeof value !== "object" || value === null) return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === "next" || kind === "done";
+}

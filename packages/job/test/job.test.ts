@@ -1,0 +1,314 @@
+import { FatalError, TimeoutError, newTaskId, type StorageAdapter } from "@underway/core";
+import type { PgQueryable } from "@underway/queue-pg";
+import { createEffectsTable, createTestDatabase, effectStats, insertEffect, type TestDatabase } from "@underway/queue-pg/testing";
+import { ZonedSchedule } from "@underway/scheduler";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../../test/support/source-process.js";
+import { Job, JobCancelledError, JobFailedError, To, createJobEnvelope, type JobHandle } from "../src/index.js";
+
+let db: TestDatabase;
+let storage: StorageAdapter<PgQueryable>;
+const handles: JobHandle[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  storage = db.storage;
+  await createEffectsTable(db.pool);
+});
+
+afterAll(async () => {
+  await Promise.all(handles.map((handle) => handle.shutdown()));
+  await db?.drop();
+});
+
+function start(job: { start: Job<unknown, PgQueryable, unknown, unknown>["start"] }): JobHandle {
+  const handle = job.start({ worker: { pollIntervalMs: 1_000 } });
+  handles.push(handle);
+  return handle;
+}
+
+let counter = 0;
+const uniqueName = (prefix: string) => `${prefix}-${process.pid}-${(counter += 1)}`;
+
+describe("Job", () => {
+  it("runs the welcome-email example: one step, done", async () => {
+    type WelcomeEmail = { userId: number; email: string; name: string };
+    const sent: string[] = [];
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, { userId, email, name }: WelcomeEmail) => {
+        sent.push(`Sending welcome email to ${name} <${email}> (user_id: ${userId})`);
+        return To.done();
+      })
+      .name(uniqueName("welcome-email"))
+      .storage(storage)
+      .build();
+
+    const enqueued = await job.enqueue({ userId: 42, email: "ferris@example.com", name: "Ferris" });
+    expect(enqueued.id).toMatch(/^[0-9a-f-]{36}$/);
+    const handle = start(job);
+    await expect(enqueued.result({ timeoutMs: 20_000 })).resolves.toBeNull();
+    await handle.shutdown();
+    expect(sent).toEqual(["Sending welcome email to Ferris <ferris@example.com> (user_id: 42)"]);
+    const status = await enqueued.status();
+    expect(status.state).toBe("succeeded");
+    expect(status.steps).toHaveLength(1);
+  });
+
+  it("passes each step's To.next value to the next step and resolves with To.done's result", async () => {
+    type GenerateReceipt = { orderId: number };
+    type EmailReceipt = { receiptKey: string };
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, { orderId }: GenerateReceipt) => To.next({ receiptKey: `receipts_bucket/${orderId}-receipt.pdf` }))
+      .step(async (cx, { receiptKey }: EmailReceipt) => To.done({ emailed: receiptKey, step: cx.stepIndex, of: cx.stepCount }))
+      .priority(7)
+      .name(uniqueName("order-receipt"))
+      .storage(storage)
+      .build();
+    const run = await job.enqueue({ orderId: 42 });
+    start(job);
+    await expect(run.result({ timeoutMs: 20_000 })).resolves.toEqual({ emailed: "receipts_bucket/42-receipt.pdf", step: 1, of: 2 });
+    const status = await run.status();
+    expect(status.steps.map((step) => [step.stepIndex, step.state])).toEqual([
+      [0, "succeeded"],
+      [1, "succeeded"],
+    ]);
+    const [first, second] = await Promise.all(status.steps.map((step) => storage.taskGet({ taskId: step.taskId })));
+    expect(first!.priority).toBe(0);
+    expect(second!.priority).toBe(7);
+    expect(second!.correlationId).toBe(run.id);
+  });
+
+  it("retries a failing step alone, never redoing earlier steps", async () => {
+    let firstRuns = 0;
+    let secondRuns = 0;
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, { orderId }: { orderId: number }) => {
+        firstRuns += 1;
+        return To.next({ orderId });
+      })
+      .step(async (_cx, { orderId }: { orderId: number }) => {
+        secondRuns += 1;
+        if (secondRuns === 1) throw new Error("email service unavailable");
+        return To.done(orderId);
+      })
+      .retryPolicy({ maxAttempts: 3, initialIntervalMs: 50, jitterFactor: 0 })
+      .name(uniqueName("retry-alone"))
+      .storage(storage)
+      .build();
+    const run = await job.enqueue({ orderId: 7 });
+    start(job);
+    await expect(run.result({ timeoutMs: 20_000 })).resolves.toBe(7);
+    expect(firstRuns).toBe(1);
+    expect(secondRuns).toBe(2);
+    const status = await run.status();
+    expect(status.steps[1]!.errors).toEqual(["email service unavailable"]);
+    expect(status.steps[1]!.attempts.map((attempt) => attempt.state)).toEqual(["failed", "succeeded"]);
+  });
+
+  it("commits a step's cx.tx writes with its success and the next step, or none of them", async () => {
+    const failKey = `fail-${newTaskId()}`;
+    const okKey = `ok-${newTaskId()}`;
+    const job = await Job.builder<PgQueryable>()
+      .step(async (cx, { key }: { key: string }) => {
+        await insertEffect(cx.tx, key, "step-0");
+        if (key === failKey) throw new FatalError("refused after writing");
+        return To.next({ key });
+      })
+      .step(async (cx, { key }: { key: string }) => {
+        await insertEffect(cx.tx, key, "step-1");
+        return To.done();
+      })
+      .name(uniqueName("atomic"))
+      .storage(storage)
+      .build();
+    const failing = await job.enqueue({ key: failKey });
+    const passing = await job.enqueue({ key: okKey });
+    start(job);
+    await expect(failing.result({ timeoutMs: 20_000 })).rejects.toSatisfy((error) => JobFailedError.isInstance(error));
+    await expect(passing.result({ timeoutMs: 20_000 })).resolves.toBeNull();
+    const failedStatus = await failing.status();
+    expect(failedStatus.steps).toHaveLength(1);
+    expect(failedStatus.steps[0]!.errors).toEqual(["refused after writing"]);
+    const rows = await db.pool.query<{ key: string; note: string }>("select key, note from app_effect where key = any($1) order by note", [[failKey, okKey]]);
+    expect(rows.rows).toEqual([
+      { key: okKey, note: "step-0" },
+      { key: okKey, note: "step-1" },
+    ]);
+  });
+
+  it("cancels a pending run: the step never runs", async () => {
+    let runs = 0;
+    const job = await Job.builder<PgQueryable>()
+      .step(async () => {
+        runs += 1;
+        return To.done();
+      })
+      .name(uniqueName("cancel-pending"))
+      .storage(storage)
+      .build();
+    const run = await job.enqueueAfter(undefined, 60_000);
+    await expect(run.cancel()).resolves.toBe(true);
+    await expect(run.cancel()).resolves.toBe(false);
+    start(job);
+    await expect(run.result({ timeoutMs: 5_000 })).rejects.toSatisfy((error) => JobCancelledError.isInstance(error));
+    expect((await run.status()).state).toBe("cancelled");
+    expect(runs).toBe(0);
+  });
+
+  it("cancels a running step: its signal fires and no later step is enqueued", async () => {
+    let secondRan = false;
+    let abortReason: unknown;
+    let markStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const job = await Job.builder<PgQueryable>()
+      .step(async (cx) => {
+        markStarted();
+        await new Promise<void>((resolve) => cx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        abortReason = cx.signal.reason;
+        return To.next({ after: "abort" });
+      })
+      .heartbeatMs(200)
+      .step(async () => {
+        secondRan = true;
+        return To.done();
+      })
+      .name(uniqueName("cancel-running"))
+      .storage(storage)
+      .build();
+    const run = await job.enqueue(undefined);
+    start(job);
+    await started;
+    await expect(run.cancel()).resolves.toBe(true);
+    await expect(run.result({ timeoutMs: 10_000 })).rejects.toSatisfy((error) => JobCancelledError.isInstance(error));
+    expect((abortReason as Error).name).toBe("TaskCancelledError");
+    const status = await run.status();
+    expect(status.steps).toHaveLength(1);
+    expect(secondRan).toBe(false);
+  });
+
+  it("enqueues inside the caller's transaction: nothing on rollback, a run on commit", async () => {
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, { n }: { n: number }) => To.done(n * 2))
+      .name(uniqueName("transactional"))
+      .storage(storage)
+      .build();
+    const client = await db.pool.connect();
+    try {
+      await client.query("begin");
+      const rolledBack = await job.enqueue({ n: 1 }, { tx: client });
+      await client.query("rollback");
+      expect((await rolledBack.status()).steps).toHaveLength(0);
+      await client.query("begin");
+      const committed = await job.enqueue({ n: 2 }, { tx: client });
+      await client.query("commit");
+      start(job);
+      await expect(committed.result({ timeoutMs: 20_000 })).resolves.toBe(4);
+    } finally {
+      client.release();
+    }
+  });
+
+  it("enqueueMany creates one run per input, each with its own id", async () => {
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, { n }: { n: number }) => To.next({ n: n + 1 }))
+      .step(async (_cx, { n }: { n: number }) => To.done(n))
+      .name(uniqueName("many"))
+      .storage(storage)
+      .build();
+    const runs = await job.enqueueMany([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(new Set(runs.map((run) => run.id)).size).toBe(3);
+    start(job);
+    await expect(Promise.all(runs.map((run) => run.result({ timeoutMs: 20_000 })))).resolves.toEqual([2, 3, 4]);
+  });
+
+  it("delays the next step by To.delayFor", async () => {
+    const job = await Job.builder<PgQueryable>()
+      .step(async () => To.delayFor({ later: true }, 60_000))
+      .step(async () => To.done())
+      .name(uniqueName("delay-for"))
+      .storage(storage)
+      .build();
+    const run = await job.enqueue(undefined);
+    start(job);
+    const status = await waitFor(async () => {
+      const current = await run.status();
+      return current.steps.length === 2 ? current : null;
+    });
+    const delayMs = status.steps[1]!.runAt.getTime() - status.steps[0]!.completedAt!.getTime();
+    expect(delayMs).toBeGreaterThan(55_000);
+    expect(delayMs).toBeLessThan(65_000);
+    expect(status.steps[1]!.state).toBe("pending");
+  });
+
+  it("fails a run fatally, with a clear message, when its stored envelope is unreadable", async () => {
+    const job = await Job.builder<PgQueryable>()
+      .step(async () => To.done())
+      .name(uniqueName("corrupt"))
+      .storage(storage)
+      .build();
+    const healthy = await job.enqueue(undefined);
+    const jobId = newTaskId();
+    const corrupt = await job.queue.prepare(job.task, createJobEnvelope(jobId, 5, null), { correlationId: jobId });
+    await storage.taskEnqueue({ queueName: job.name, tasks: [corrupt] });
+    start(job);
+    await expect(job.get(jobId).result({ timeoutMs: 20_000 })).rejects.toThrow(/Unknown job step 5: the job has steps 0 to 0/);
+    const attempts = await storage.taskAttempts({ taskId: corrupt.id });
+    expect(attempts).toHaveLength(1);
+    await expect(healthy.result({ timeoutMs: 20_000 })).resolves.toBeNull();
+  });
+
+  it("times out waiting for a result", async () => {
+    const job = await Job.builder<PgQueryable>()
+      .step(async () => To.done())
+      .name(uniqueName("result-timeout"))
+      .storage(storage)
+      .build();
+    const run = await job.enqueueAfter(undefined, 60_000);
+    await expect(run.result({ timeoutMs: 200 })).rejects.toSatisfy((error) => TimeoutError.isInstance(error));
+  });
+
+  it("starts a fresh run for every scheduled fire", async () => {
+    const seen: string[] = [];
+    const job = await Job.builder<PgQueryable>()
+      .step(async (cx, { report }: { report: string }) => {
+        seen.push(`${cx.jobId}:${report}`);
+        return To.done();
+      })
+      .name(uniqueName("daily-report"))
+      .storage(storage)
+      .build();
+    await job.schedule(ZonedSchedule.parse("* * * * * *[UTC]"), { report: "daily" });
+    start(job);
+    await waitFor(() => seen.length >= 2, { timeoutMs: 15_000, message: "two scheduled runs" });
+    const ids = new Set(seen.map((entry) => entry.split(":")[0]));
+    expect(ids.size).toBe(seen.length);
+    expect(seen.every((entry) => entry.endsWith(":daily"))).toBe(true);
+    await expect(job.unschedule()).resolves.toBe(true);
+  });
+
+  it("keeps the worker running when there is no schedule", async () => {
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, { n }: { n: number }) => To.done(n))
+      .name(uniqueName("no-schedule"))
+      .storage(storage)
+      .build();
+    const handle = start(job);
+    const run = await job.enqueue({ n: 5 });
+    await expect(run.result({ timeoutMs: 20_000 })).resolves.toBe(5);
+    await handle.shutdown();
+    await handle.shutdown();
+    await expect(handle.done).resolves.toBeUndefined();
+  });
+
+  it("rejects a first input that cannot be stored, writing nothing", async () => {
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, _input: { id: bigint }) => To.done())
+      .name(uniqueName("bad-input"))
+      .storage(storage)
+      .build();
+    await expect(job.enqueue({ id: 1n })).rejects.toThrow(/BigInt/);
+    expect(await storage.taskList({ queueName: job.name })).toHaveLength(0);
+    const stats = await effectStats(db.pool);
+    expect(stats.duplicateKeys).toBe(0);
+  });
+});
