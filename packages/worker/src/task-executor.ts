@@ -64,12 +64,24 @@ class RunningAttempt<Tx> {
     });
   }
 
+  /** Set when the attempt was interrupted: its transaction being discarded. */
+  discarding: Promise<void> | null = null;
+
   /** Fires the task's signal with `reason` and, for an interruption, stops waiting for its code. */
   abort(reason: Interruption | TaskCancelledError): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
-    if (reason instanceof TaskCancelledError || this.#interrupt === null) return;
+    if (reason instanceof TaskCancelledError) {
+      if (!this.controller.signal.aborted) this.controller.abort(reason);
+      return;
+    }
+    if (this.#interrupt === null) return;
     const interrupt = this.#interrupt;
     this.#interrupt = null;
+    // Discard before the signal fires, so code reacting to the signal already finds its
+    // transaction dead: a write it tries afterwards fails instead of being silently dropped.
+    this.discarding = this.trx.discard(reason);
+    // Awaited (and any failure logged) when the outcome is recorded.
+    this.discarding.catch(() => undefined);
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
     interrupt({ kind: "interrupted", reason });
   }
 }
@@ -198,7 +210,7 @@ export class TaskExecutor<Input, Tx> {
       const { reason } = settlement;
       // Discard, never roll back on the same connection: the task's code may still be running and
       // must not be able to commit anything, now or later.
-      await this.#quietly(trx.discard(reason), "Discarding a stopped attempt's transaction failed", ref.taskId);
+      await this.#quietly(running.discarding ?? trx.discard(reason), "Discarding a stopped attempt's transaction failed", ref.taskId);
       if (reason instanceof LeaseLostError) {
         this.#host.emit("task:lease-lost", ref);
         return;
