@@ -8,12 +8,12 @@
  * ```ts
  * import pg from "pg";
  * import { Queue, type Task } from "@underway/core";
- * import { PgStorage } from "@underway/queue-pg";
+ * import { PgStorage, type PgQueryable } from "@underway/queue-pg";
  * import { Worker } from "@underway/worker";
  *
  * const storage = new PgStorage(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
  * const queue = await Queue.builder<{ userId: number }>().name("welcome-email").storage(storage).build();
- * const sendWelcomeEmail: Task<{ userId: number }> = {
+ * const sendWelcomeEmail: Task<{ userId: number }, void, PgQueryable> = {
  *   async execute(cx, { userId }) {
  *     await cx.tx.query("insert into sent_email (user_id) values ($1)", [userId]);
  *   },
