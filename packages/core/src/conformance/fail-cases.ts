@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import type { ConformanceFixture } from "./conformance-fixture.js";
+
+/** Fail: the task ends `failed` with its message, and moves with its attempts to the dead-letter queue. */
+export function failCases<Tx>(f: ConformanceFixture<Tx>): void {
+  describe("fail and dead-letter queue", () => {
+    it("fails the task for good and moves the task and all its attempts to the dead-letter queue", async () => {
+      const queueName = await f.otherQueue("with-dlq", f.deadLetterQueueName);
+      const task = await f.enqueueOne({}, queueName);
+      const first = await f.claimOne(queueName);
+      await f.storage.taskRetry({ ...f.ref(first), delayMs: 0, errorMessage: "first failure" });
+      const second = await f.claimOne(queueName);
+      f.clock.advance(50);
+      const outcome = await f.storage.taskFail({ ...f.ref(second), errorMessage: "invalid account" });
+      expect(outcome).toEqual({ state: "failed", deadLetterQueueName: f.deadLetterQueueName });
+      expect(await f.existingTask(task.id)).toMatchObject({
+        state: "failed",
+        queueName: f.deadLetterQueueName,
+        completedAt: f.clock.now(),
+        leaseExpiresAt: null,
+      });
+      const attempts = await f.attempts(task.id);
+      expect(attempts.map((attempt) => [attempt.queueName, attempt.state, attempt.errorMessage])).toEqual([
+        [f.deadLetterQueueName, "failed", "first failure"],
+        [f.deadLetterQueueName, "failed", "invalid account"],
+      ]);
+      expect(await f.storage.taskList({ queueName })).toEqual([]);
+      expect((await f.storage.taskList({ queueName: f.deadLetterQueueName })).map((row) => row.id)).toEqual([task.id]);
+      expect(await f.claim(10, f.deadLetterQueueName)).toEqual([]);
+    });
+
+    it("fails the task in place when the queue has no dead-letter queue", async () => {
+      const task = await f.enqueueOne();
+      const claimed = await f.claimOne();
+      const outcome = await f.storage.taskFail({ ...f.ref(claimed), errorMessage: "fatal" });
+      expect(outcome).toEqual({ state: "failed", deadLetterQueueName: null });
+      expect(await f.existingTask(task.id)).toMatchObject({ state: "failed", queueName: f.queueName });
+      expect(await f.attempts(task.id)).toEqual([expect.objectContaining({ state: "failed", errorMessage: "fatal" })]);
+      expect(await f.claim()).toEqual([]);
+    });
+
+    it("records the dead-letter queue of a queue, and registering again keeps it", async () => {
+      const queueName = await f.otherQueue("re-registered", f.deadLetterQueueName);
+      await f.storage.queueUpsert({ queueName, deadLetterQueueName: f.deadLetterQueueName });
+      const task = await f.enqueueOne({}, queueName);
+      const claimed = await f.claimOne(queueName);
+      expect(await f.storage.taskFail({ ...f.ref(claimed), errorMessage: "boom" })).toMatchObject({ deadLetterQueueName: f.deadLetterQueueName });
+      expect((await f.existingTask(task.id)).queueName).toBe(f.deadLetterQueueName);
+    });
+  });
+}

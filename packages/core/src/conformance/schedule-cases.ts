@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import type { ConformanceFixture } from "./conformance-fixture.js";
+
+/** Schedules: one per queue, replaced by upsert; each occurrence fires once, whoever fires it. */
+export function scheduleCases<Tx>(f: ConformanceFixture<Tx>): void {
+  describe("schedules", () => {
+    it("creates, reads, replaces and deletes the schedule of a queue", async () => {
+      expect(await f.storage.scheduleGet({ queueName: f.queueName })).toBeNull();
+      const createdAt = f.clock.now();
+      await f.storage.scheduleUpsert({ queueName: f.queueName, cron: "@daily", timeZone: "America/Los_Angeles", input: { report: "sales" } });
+      expect(await f.storage.scheduleGet({ queueName: f.queueName })).toEqual({
+        queueName: f.queueName,
+        cron: "@daily",
+        timeZone: "America/Los_Angeles",
+        input: { report: "sales" },
+        createdAt,
+        updatedAt: createdAt,
+        lastFiredAt: null,
+      });
+
+      f.clock.advance(1_000);
+      await f.storage.scheduleUpsert({ queueName: f.queueName, cron: "0 9 * * 1-5", timeZone: "UTC", input: [1, 2] });
+      expect(await f.storage.scheduleGet({ queueName: f.queueName })).toMatchObject({
+        cron: "0 9 * * 1-5",
+        timeZone: "UTC",
+        input: [1, 2],
+        createdAt,
+        updatedAt: f.clock.now(),
+      });
+
+      expect(await f.storage.scheduleDelete({ queueName: f.queueName })).toBe(true);
+      expect(await f.storage.scheduleGet({ queueName: f.queueName })).toBeNull();
+      expect(await f.storage.scheduleDelete({ queueName: f.queueName })).toBe(false);
+    });
+
+    it("keeps schedules of different queues apart", async () => {
+      const other = await f.otherQueue("other");
+      await f.storage.scheduleUpsert({ queueName: f.queueName, cron: "@hourly", timeZone: "UTC", input: "mine" });
+      await f.storage.scheduleUpsert({ queueName: other, cron: "@daily", timeZone: "UTC", input: "theirs" });
+      await f.storage.scheduleDelete({ queueName: other });
+      expect(await f.storage.scheduleGet({ queueName: f.queueName })).toMatchObject({ input: "mine" });
+    });
+
+    it("fires each occurrence exactly once under parallel calls, and advances lastFiredAt", async () => {
+      await f.storage.scheduleUpsert({ queueName: f.queueName, cron: "* * * * *", timeZone: "UTC", input: { tick: true } });
+      const fireAt = new Date(Math.floor(f.clock.now().getTime() / 60_000) * 60_000);
+      const outcomes = await Promise.all(
+        Array.from({ length: 10 }, () => f.storage.scheduleFire({ queueName: f.queueName, fireAt, task: f.newTask({ input: { tick: true } }) })),
+      );
+      const fired = outcomes.filter((outcome) => outcome.fired);
+      expect(fired).toHaveLength(1);
+      expect(outcomes.filter((outcome) => !outcome.fired).every((outcome) => outcome.taskId === null)).toBe(true);
+      const listed = await f.storage.taskList({ queueName: f.queueName });
+      expect(listed.map((task) => task.id)).toEqual([fired[0]!.taskId]);
+      expect(listed[0]).toMatchObject({ state: "pending", input: { tick: true }, scheduledFor: fireAt });
+      expect((await f.storage.scheduleGet({ queueName: f.queueName }))!.lastFiredAt).toEqual(fireAt);
+
+      const next = new Date(fireAt.getTime() + 60_000);
+      expect((await f.storage.scheduleFire({ queueName: f.queueName, fireAt: next, task: f.newTask() })).fired).toBe(true);
+      expect((await f.storage.scheduleFire({ queueName: f.queueName, fireAt, task: f.newTask() })).fired).toBe(false);
+      expect((await f.storage.scheduleGet({ queueName: f.queueName }))!.lastFiredAt).toEqual(next);
+      expect(await f.storage.taskList({ queueName: f.queueName })).toHaveLength(2);
+    });
+
+    it("scopes fire keys to the queue", async () => {
+      const other = await f.otherQueue("other");
+      const fireAt = new Date(Math.floor(f.clock.now().getTime() / 60_000) * 60_000);
+      expect((await f.storage.scheduleFire({ queueName: f.queueName, fireAt, task: f.newTask() })).fired).toBe(true);
+      expect((await f.storage.scheduleFire({ queueName: other, fireAt, task: f.newTask() })).fired).toBe(true);
+    });
+  });
+}
