@@ -1,0 +1,94 @@
+// The command line of every runner: `node runners/<library>.mjs <metric> <json params>` runs one
+// measurement and prints exactly one JSON line on stdout, the last line of its output.
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+/** Thrown by a runner when the library lacks the feature a metric needs (reported as n/a). */
+export class NotAvailable extends Error {
+  constructor(reason) {
+    super(reason);
+    this.name = "NotAvailable";
+  }
+}
+
+/**
+ * Runs the metric named on the command line from `metrics` and prints its result as one JSON
+ * line: `{ library, version, metric, value, unit, count, settings, extra }`, or
+ * `{ library, metric, notAvailable }` / `{ library, metric, error }`.
+ */
+export async function runRunner({ library, version, metrics }) {
+  const [metric, paramsText = "{}"] = process.argv.slice(2);
+  const params = JSON.parse(paramsText);
+  const resolvedVersion = typeof version === "function" ? await safeVersion(version) : version;
+  const implementation = metrics[metric];
+  let line;
+  if (!implementation) {
+    line = { library, version: resolvedVersion, metric, notAvailable: `${library} has no ${metric} measurement` };
+  } else {
+    try {
+      const result = await implementation(params);
+      // Worker-process metrics answer over IPC and print nothing.
+      if (result === undefined) return;
+      line = { library, version: resolvedVersion, metric, ...result };
+    } catch (error) {
+      line = error instanceof NotAvailable
+        ? { library, version: resolvedVersion, metric, notAvailable: error.message }
+        : { library, version: resolvedVersion, metric, error: error?.stack ?? String(error) };
+    }
+  }
+  process.stdout.write(`\n${JSON.stringify(line)}\n`, () => process.exit(0));
+}
+
+async function safeVersion(version) {
+  try {
+    return await version();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Resolves once `condition()` is truthy; polls every `intervalMs`, rejects after `timeoutMs`. */
+export async function waitFor(condition, { timeoutMs = 60_000, intervalMs = 10, what = "condition" } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Inputs `{ n: 0 } .. { n: count - 1 }`, the payload every library gets. */
+export function numberedInputs(count, offset = 0) {
+  return Array.from({ length: count }, (_, index) => ({ n: offset + index }));
+}
+
+/** Splits `items` into arrays of at most `size`. */
+export function chunk(items, size) {
+  const chunks = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+/** Peak resident set size of this process so far, in MB. */
+export function peakRssMb() {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/**
+ * The installed version of package `name` as resolved from `fromUrl`, read from its
+ * package.json (found by walking up from its entry point, since `exports` may hide the file).
+ */
+export function installedVersion(name, fromUrl) {
+  const require = createRequire(fromUrl);
+  let directory = dirname(require.resolve(name));
+  while (directory !== dirname(directory)) {
+    const candidate = join(directory, "package.json");
+    if (existsSync(candidate)) {
+      const manifest = JSON.parse(readFileSync(candidate, "utf8"));
+      if (manifest.name === name) return manifest.version;
+    }
+    directory = dirname(directory);
+  }
+  return "unknown";
+}

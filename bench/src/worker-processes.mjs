@@ -1,0 +1,117 @@
+// Drains measured with workers in their own processes: the runner seeds the backlog, forks one
+// or more worker processes, starts them together and stops the clock when the database (not a
+// handler) says every task has finished. Worker processes carry no seeding garbage, so their peak
+// RSS is the worker's own.
+import { fork } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { peakRssMb, waitFor } from "./runner-main.mjs";
+
+const protocolTimeoutMs = 60_000;
+
+/**
+ * Forks `processes` copies of `runnerFile` with `workerMetric`, starts them at once, and resolves
+ * when `countFinished()` reaches `expected`. Progress messages from the workers (handled counts)
+ * decide when to start polling the database, so the check costs the drain almost nothing.
+ */
+export async function drainWithWorkerProcesses({ runnerFile, workerMetric, params, processes, expected, countFinished, timeoutMs }) {
+  const workers = [];
+  for (let index = 0; index < processes; index += 1) {
+    workers.push(startWorkerProcess(runnerFile, workerMetric, { ...params, workerIndex: index }));
+  }
+  try {
+    await Promise.all(workers.map((worker) => worker.ready));
+    const handledTotal = () => workers.reduce((sum, worker) => sum + worker.handled, 0);
+    const started = performance.now();
+    for (const worker of workers) worker.child.send({ type: "go" });
+    const failure = Promise.race(workers.map((worker) => worker.failed));
+    const nearlyDone = Math.floor(expected * 0.9);
+    await Promise.race([failure, waitFor(() => handledTotal() >= nearlyDone, { timeoutMs, intervalMs: 20, what: `${nearlyDone} handled tasks` })]);
+    let finished = 0;
+    await Promise.race([
+      failure,
+      waitFor(async () => (finished = await countFinished()) >= expected, { timeoutMs, intervalMs: 10, what: `${expected} finished tasks in the database` }),
+    ]);
+    const elapsedMs = performance.now() - started;
+    const reports = await Promise.all(workers.map((worker) => worker.stop()));
+    return { elapsedMs, finished, perProcess: reports };
+  } finally {
+    for (const worker of workers) worker.kill();
+  }
+}
+
+function startWorkerProcess(runnerFile, workerMetric, params) {
+  const child = fork(runnerFile, [workerMetric, JSON.stringify(params)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const state = { child, handled: 0 };
+  let resolveReady;
+  let rejectReady;
+  let resolveStopped;
+  state.ready = new Promise((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  const stopped = new Promise((resolve) => (resolveStopped = resolve));
+  state.failed = new Promise((_, reject) => {
+    child.on("message", (message) => {
+      if (message.type === "ready") resolveReady();
+      else if (message.type === "progress") state.handled = message.handled;
+      else if (message.type === "stopped") resolveStopped(message);
+      else if (message.type === "failed") reject(new Error(`worker process failed: ${message.error}`));
+    });
+    child.on("exit", (code) => {
+      const error = new Error(`worker process exited early (code ${code})`);
+      rejectReady(error);
+      reject(error);
+    });
+  });
+  state.failed.catch(() => {});
+  const readyTimer = setTimeout(() => rejectReady(new Error("worker process not ready in time")), protocolTimeoutMs);
+  state.ready.finally(() => clearTimeout(readyTimer)).catch(() => {});
+  state.stop = async () => {
+    child.send({ type: "stop" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), protocolTimeoutMs);
+    const report = await Promise.race([stopped, state.failed.catch((error) => ({ error: error.message }))]);
+    clearTimeout(timer);
+    return { handled: state.handled, peakRssMb: report.peakRssMb ?? null, ...(report.error ? { error: report.error } : {}) };
+  };
+  state.kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  return state;
+}
+
+/**
+ * The worker-process side: `prepare()` connects and builds everything, `start(onHandled)` starts
+ * the library's worker (called on "go"), `stop()` shuts it down. Reports handled counts while it
+ * runs and its peak RSS at the end.
+ */
+export async function serveWorkerProcess({ prepare, start, stop }) {
+  // A runner killed on timeout must not leave its workers draining someone else's database.
+  process.on("disconnect", () => process.exit(1));
+  try {
+    await prepare();
+  } catch (error) {
+    process.send({ type: "failed", error: error?.stack ?? String(error) });
+    process.exit(1);
+  }
+  let handled = 0;
+  let progressTimer;
+  const sendProgress = () => process.send({ type: "progress", handled });
+  process.on("message", async (message) => {
+    try {
+      if (message.type === "go") {
+        progressTimer = setInterval(sendProgress, 25);
+        await start((count = 1) => {
+          handled += count;
+        });
+      } else if (message.type === "stop") {
+        clearInterval(progressTimer);
+        sendProgress();
+        await stop();
+        process.send({ type: "stopped", peakRssMb: peakRssMb() }, () => process.exit(0));
+      }
+    } catch (error) {
+      process.send({ type: "failed", error: error?.stack ?? String(error) }, () => process.exit(1));
+    }
+  });
+  process.send({ type: "ready" });
+}
