@@ -1,0 +1,84 @@
+import type { LeaderLock, StorageTransaction } from "@underway/core";
+import type { PGlite } from "@electric-sql/pglite";
+import type { PgQueryable } from "../pg-queryable.js";
+import type { DatabaseDriver, ListenConnection, RawNotification } from "./database-driver.js";
+import { PgliteTransaction } from "./pglite-transaction.js";
+import type { SqlStatement } from "./sql-statement.js";
+
+// One PGlite instance is one backend, where advisory locks are always granted to the asker; so
+// leadership among the storages sharing an instance is decided here, in process.
+const heldLocksByInstance = new WeakMap<PGlite, Set<string>>();
+
+/** The PGlite driver: the same SQL as text, transactions through `pglite.transaction`. */
+export class PgliteDriver implements DatabaseDriver {
+  readonly kind = "pglite" as const;
+  #pglite: PGlite;
+  #heldLocks: Set<string>;
+
+  constructor(pglite: PGlite) {
+    this.#pglite = pglite;
+    let heldLocks = heldLocksByInstance.get(pglite);
+    if (!heldLocks) {
+      heldLocks = new Set();
+      heldLocksByInstance.set(pglite, heldLocks);
+    }
+    this.#heldLocks = heldLocks;
+  }
+
+  async run(statement: SqlStatement, values: unknown[]): Promise<any[]> {
+    const result = await this.#pglite.query(statement.text, values);
+    return result.rows;
+  }
+
+  async runOn(queryable: PgQueryable, statement: SqlStatement, values: unknown[]): Promise<any[]> {
+    const result = await queryable.query(statement.text, values);
+    return result.rows;
+  }
+
+  withTransaction<T>(work: (queryable: PgQueryable) => Promise<T>): Promise<T> {
+    return this.#pglite.transaction((transaction) => work(transaction as unknown as PgQueryable));
+  }
+
+  transactionOpen(): StorageTransaction<PgQueryable> {
+    return new PgliteTransaction(this.#pglite);
+  }
+
+  async lockTry([scope, key]: [string, string]): Promise<LeaderLock | null> {
+    const lockName = `${scope}\u0000${key}`;
+    if (this.#heldLocks.has(lockName)) return null;
+    this.#heldLocks.add(lockName);
+    const controller = new AbortController();
+    return {
+      signal: controller.signal,
+      release: async () => {
+        if (controller.signal.aborted) return;
+        this.#heldLocks.delete(lockName);
+        controller.abort(new Error("The leader lock was released"));
+      },
+    };
+  }
+
+  async listen(channels: ReadonlyArray<string>, onNotification: (notification: RawNotification) => void): Promise<ListenConnection> {
+    const unsubscribers: Array<() => Promise<void>> = [];
+    try {
+      for (const channel of channels) {
+        // PGlite lower-cases unquoted names; quoting keeps the channel exactly as sent.
+        unsubscribers.push(await this.#pglite.listen(`"${channel}"`, (payload) => onNotification({ channel, payload })));
+      }
+    } catch (error) {
+      await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe().catch(() => undefined)));
+      throw error;
+    }
+    return {
+      lost: new Promise<unknown>(() => undefined),
+      close: async () => {
+        if (this.#pglite.closed) return;
+        await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe().catch(() => undefined)));
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    // Nothing of its own: the PGlite instance belongs to the caller.
+  }
+}

@@ -1,0 +1,139 @@
+import { StorageError, type StorageTransaction } from "@underway/core";
+import type { Pool, PoolClient } from "pg";
+import { isConnectionError, mapDriverError } from "../map-driver-error.js";
+import type { PgQueryable } from "../pg-queryable.js";
+
+type Phase = "idle" | "opening" | "open" | "ended";
+
+/**
+ * The `cx.tx` of one attempt on a node-postgres pool. Nothing happens until the first query: then
+ * it checks out a pool client and sends `BEGIN` ahead of that query. Every call shape of
+ * `client.query` is forwarded as is (config objects with `rowMode`, `types`, names), so drivers
+ * such as drizzle's node-postgres one work on it.
+ */
+export class PoolTransaction implements StorageTransaction<PgQueryable> {
+  readonly tx: PgQueryable;
+  #pool: Pool;
+  #phase: Phase = "idle";
+  #client: PoolClient | undefined;
+  #opening: Promise<PoolClient> | undefined;
+  #endReason: unknown;
+
+  constructor(pool: Pool) {
+    this.#pool = pool;
+    const query = (...args: unknown[]) => this.#query(args);
+    this.tx = new PooledTransactionClient(query) as unknown as PgQueryable;
+  }
+
+  get isOpen(): boolean {
+    return this.#phase === "opening" || this.#phase === "open";
+  }
+
+  async commit(): Promise<void> {
+    const client = await this.#settleOpening();
+    if (!client) return;
+    this.#phase = "ended";
+    this.#client = undefined;
+    try {
+      const result = await client.query("COMMIT");
+      // Postgres answers COMMIT on an aborted transaction with ROLLBACK and no error.
+      if ((result as { command?: string }).command === "ROLLBACK") {
+        client.release();
+        throw new StorageError("The transaction was rolled back at commit because a statement inside it failed");
+      }
+      client.release();
+    } catch (error) {
+      if (StorageError.isInstance(error)) throw error;
+      client.release(error instanceof Error ? error : true);
+      throw mapDriverError(error, "commit");
+    }
+  }
+
+  async rollback(): Promise<void> {
+    const client = await this.#settleOpening();
+    if (!client) return;
+    this.#phase = "ended";
+    this.#client = undefined;
+    try {
+      await client.query("ROLLBACK");
+      client.release();
+    } catch (error) {
+      client.release(error instanceof Error ? error : true);
+      if (isConnectionError(error)) return; // the server rolled back when the connection died
+      throw mapDriverError(error, "rollback");
+    }
+  }
+
+  async discard(reason: unknown): Promise<void> {
+    const wasPhase = this.#phase;
+    this.#phase = "ended";
+    this.#endReason = reason;
+    const client = this.#client;
+    this.#client = undefined;
+    // Destroying the connection (instead of rolling back on it) is what guarantees that a task
+    // still running on it can never reach COMMIT.
+    if (client) client.release(reason instanceof Error ? reason : new Error("transaction discarded"));
+    if (wasPhase === "opening") await this.#opening?.catch(() => undefined);
+  }
+
+  async #settleOpening(): Promise<PoolClient | undefined> {
+    if (this.#phase === "opening") await this.#opening?.catch(() => undefined);
+    return this.#phase === "open" ? this.#client : undefined;
+  }
+
+  async #open(): Promise<PoolClient> {
+    this.#phase = "opening";
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      this.#phase = "ended";
+      throw mapDriverError(error, "transaction begin");
+    }
+    if (this.#ended()) {
+      client.release(new Error("transaction discarded while opening"));
+      throw this.#endedError();
+    }
+    try {
+      await client.query("BEGIN");
+    } catch (error) {
+      client.release(error instanceof Error ? error : true);
+      this.#phase = "ended";
+      throw mapDriverError(error, "transaction begin");
+    }
+    if ((this.#phase as Phase) === "ended") {
+      client.release(new Error("transaction discarded while opening"));
+      throw this.#endedError();
+    }
+    this.#client = client;
+    this.#phase = "open";
+    return client;
+  }
+
+  // A method, not a field comparison: the phase changes across awaits, which narrowing ignores.
+  #ended(): boolean {
+    return this.#phase === "ended";
+  }
+
+  #endedError(): StorageError {
+    return new StorageError("This transaction has ended (committed, rolled back or discarded); it takes no more queries", {
+      cause: this.#endReason,
+    });
+  }
+
+  async #query(args: unknown[]): Promise<any> {
+    if (this.#phase === "ended") throw this.#endedError();
+    if (this.#phase === "idle") this.#opening = this.#open();
+    const client = this.#phase === "open" && this.#client ? this.#client : await this.#opening!;
+    if (this.#ended()) throw this.#endedError();
+    return (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
+  }
+}
+
+/** The object handed out as `tx`: a class instance, so drivers do not mistake it for a config. */
+class PooledTransactionClient {
+  readonly query: (...args: unknown[]) => Promise<any>;
+  constructor(query: (...args: unknown[]) => Promise<any>) {
+    this.query = query;
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * What PgStorage accepts as a transaction (`{ tx }`) and hands tasks as `cx.tx`: anything with a
+ * node-postgres style `query(text, params)`. A node-postgres client on which `BEGIN` was run, a
+ * PGlite transaction, and the handle from `transactionOpen()` all qualify.
+ */
+export interface PgQueryable {
+  // `any` rows: callers choose their own row types, as with node-postgres itself.
+  query(text: string, params?: unknown[]): Promise<{ rows: any[]; rowCount?: number | null; affectedRows?: number }>;
+}

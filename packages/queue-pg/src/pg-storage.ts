@@ -1,0 +1,461 @@
+import {
+  ConfigError,
+  defaultLogger,
+  isTaskId,
+  TaskNotFoundError,
+  type AttemptRecord,
+  type AttemptRef,
+  type ClaimedTask,
+  type Clock,
+  type CompleteManyOutcome,
+  type CompleteOutcome,
+  type EnqueueOutcome,
+  type FailOutcome,
+  type HeartbeatOutcome,
+  type LeaderLock,
+  type Logger,
+  type NewTask,
+  type QueueUpsertParams,
+  type RetryOutcome,
+  type ScheduleFireOutcome,
+  type ScheduleFireParams,
+  type ScheduleRecord,
+  type ScheduleUpsertParams,
+  type StorageAdapter,
+  type StorageCapabilities,
+  type StorageEventListener,
+  type StorageSubscription,
+  type StorageTransaction,
+  type TaskCancelParams,
+  type TaskClaimParams,
+  type TaskCompleteManyParams,
+  type TaskCompleteParams,
+  type TaskEnqueueParams,
+  type TaskFailParams,
+  type TaskListParams,
+  type TaskRecord,
+  type TaskRetryParams,
+} from "@underway/core";
+import type { PGlite } from "@electric-sql/pglite";
+import type { Pool } from "pg";
+import { isPglite } from "./database-kind.js";
+import type { DatabaseDriver } from "./drivers/database-driver.js";
+import { PgliteDriver } from "./drivers/pglite-driver.js";
+import { PoolDriver } from "./drivers/pool-driver.js";
+import type { SqlStatement } from "./drivers/sql-statement.js";
+import { NotificationListener } from "./listener.js";
+import { mapDriverError, sqlState } from "./map-driver-error.js";
+import { toAttemptRecord, toClaimedTask as toClaimedTaskRow, toScheduleRecord, toTaskRecord as toTaskRecordRow } from "./row-mappers.js";
+import { notificationChannels, type NotificationChannels } from "./notification-channels.js";
+import type { PgQueryable } from "./pg-queryable.js";
+import { cancelStatements, type CancelStatements } from "./queries/cancel.js";
+import { claimStatement, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE, LEASE_EXPIRED_MESSAGE } from "./queries/claim.js";
+import { completeStatement } from "./queries/complete.js";
+import { enqueueStatements, type EnqueueStatements } from "./queries/enqueue.js";
+import { failStatement } from "./queries/fail.js";
+import { heartbeatStatement } from "./queries/heartbeat.js";
+import { pruneStatement } from "./queries/prune.js";
+import { queueUpsertStatement } from "./queries/queue.js";
+import { readStatements, type ReadStatements } from "./queries/read.js";
+import { retryStatement } from "./queries/retry.js";
+import { scheduleStatements, type ScheduleStatements } from "./queries/schedule.js";
+import { NEW_TASK_ARRAY_TYPES } from "./queries/sql-fragments.js";
+import { DEFAULT_SCHEMA, quoteSchemaName } from "./schema-name.js";
+
+/** Options of {@link PgStorage}. */
+export interface PgStorageOptions {
+  /** The schema the tables live in (migrated with the same name). Default `"underway"`. */
+  schema?: string;
+  /**
+   * Where "now" comes from. Without it every statement uses the server's `now()`; with it, the
+   * clock's time is sent with each statement (tests use a manual clock).
+   */
+  clock?: Clock;
+  /** Where warnings (listener drops, malformed notifications) go. Default: the console. */
+  logger?: Logger;
+}
+
+// Rows per enqueue statement: bounded so one message stays a few megabytes; the parameter count
+// is constant (one array per column) whatever the size.
+const ENQUEUE_CHUNK_SIZE = 5_000;
+const PRUNE_BATCH_SIZE = 10_000;
+const CLAIM_CONFLICT_RETRIES = 5;
+const CONCURRENCY_KEY_INDEX = "task_concurrency_key_running_key";
+
+interface Statements {
+  enqueue: EnqueueStatements;
+  claim: SqlStatement;
+  complete: SqlStatement;
+  retry: SqlStatement;
+  fail: SqlStatement;
+  heartbeat: SqlStatement;
+  cancel: CancelStatements;
+  read: ReadStatements;
+  prune: SqlStatement;
+  queueUpsert: SqlStatement;
+  schedule: ScheduleStatements;
+}
+
+/**
+ * The Postgres storage of Underway, on a node-postgres pool or on PGlite (embedded Postgres).
+ * It implements the whole storage contract of `@underway/core`; `cx.tx` and `{ tx }` are
+ * {@link PgQueryable}s.
+ *
+ * @example
+ * ```ts
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * await runMigrations(pool);
+ * const storage = new PgStorage(pool);
+ * ```
+ */
+export class PgStorage implements StorageAdapter<PgQueryable> {
+  readonly capabilities: StorageCapabilities;
+  /** The schema this storage reads and writes. */
+  readonly schema: string;
+  #driver: DatabaseDriver;
+  #clock: Clock | undefined;
+  #channels: NotificationChannels;
+  #statements: Statements;
+  #listener: NotificationListener;
+
+  constructor(database: Pool | PGlite, options: PgStorageOptions = {}) {
+    if (typeof database !== "object" || database === null) {
+      throw new ConfigError("PgStorage expects a pg.Pool or a PGlite instance, e.g. new PgStorage(new pg.Pool({ connectionString }))");
+    }
+    const schema = options.schema ?? DEFAULT_SCHEMA;
+    const quoted = quoteSchemaName(schema);
+    const logger = options.logger ?? defaultLogger;
+    if (isPglite(database)) {
+      this.#driver = new PgliteDriver(database);
+    } else if (typeof (database as Pool).connect === "function" && typeof (database as Pool).query === "function") {
+      this.#driver = new PoolDriver(database as Pool, logger);
+    } else {
+      throw new ConfigError("PgStorage expects a pg.Pool or a PGlite instance; got an object that is neither");
+    }
+    this.schema = schema;
+    this.#clock = options.clock;
+    this.#channels = notificationChannels(schema);
+    this.#listener = new NotificationListener(this.#driver, this.#channels, logger);
+    const pg = this.#driver.kind === "pg";
+    this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true };
+    this.#statements = {
+      enqueue: enqueueStatements(quoted),
+      claim: claimStatement(quoted),
+      complete: completeStatement(quoted),
+      retry: retryStatement(quoted),
+      fail: failStatement(quoted),
+      heartbeat: heartbeatStatement(quoted),
+      cancel: cancelStatements(quoted),
+      read: readStatements(quoted),
+      prune: pruneStatement(quoted),
+      queueUpsert: queueUpsertStatement(quoted),
+      schedule: scheduleStatements(quoted),
+    };
+  }
+
+  /** The NOTIFY channels of this storage's schema (for operators and tests). */
+  get channels(): NotificationChannels {
+    return this.#channels;
+  }
+
+  #now(): Date | null {
+    return this.#clock ? this.#clock.now() : null;
+  }
+
+  async #run(operation: string, statement: SqlStatement, values: unknown[], tx?: PgQueryable): Promise<any[]> {
+    try {
+      return tx ? await this.#driver.runOn(tx, statement, values) : await this.#driver.run(statement, values);
+    } catch (error) {
+      throw mapDriverError(error, operation);
+    }
+  }
+
+  async queueUpsert({ queueName, deadLetterQueueName, tx }: QueueUpsertParams<PgQueryable>): Promise<void> {
+    await this.#run("queueUpsert", this.#statements.queueUpsert, [this.#now(), queueName, deadLetterQueueName ?? null], tx);
+  }
+
+  async taskEnqueue({ queueName, tasks, tx }: TaskEnqueueParams<PgQueryable>): Promise<EnqueueOutcome[]> {
+    if (tasks.length === 0) return [];
+    const needsTransaction = !tx && tasks.length > ENQUEUE_CHUNK_SIZE;
+    if (!needsTransaction) return this.#enqueueChunks(queueName, tasks, tx);
+    try {
+      return await this.#driver.withTransaction((transaction) => this.#enqueueChunks(queueName, tasks, transaction));
+    } catch (error) {
+      throw mapDriverError(error, "taskEnqueue");
+    }
+  }
+
+  async #enqueueChunks(queueName: string, tasks: ReadonlyArray<NewTask>, tx: PgQueryable | undefined): Promise<EnqueueOutcome[]> {
+    const outcomes: EnqueueOutcome[] = new Array(tasks.length);
+    const deduplicated: number[] = [];
+    const now = this.#now();
+    for (let start = 0; start < tasks.length; start += ENQUEUE_CHUNK_SIZE) {
+      const chunk = tasks.slice(start, start + ENQUEUE_CHUNK_SIZE);
+      const values = [now, queueName, this.#channels.taskAvailable, ...newTaskArrays(chunk)];
+      const withDedupeKeys = chunk.some((task) => task.dedupeKey !== null);
+      if (!withDedupeKeys) {
+        await this.#run("taskEnqueue", this.#statements.enqueue.append, values, tx);
+        chunk.forEach((task, offset) => {
+          outcomes[start + offset] = { id: task.id, deduplicated: false };
+        });
+        continue;
+      }
+      const rows = await this.#run("taskEnqueue", this.#statements.enqueue.appendDeduplicated, values, tx);
+      const written = new Set(rows.map((row) => row.id as string));
+      chunk.forEach((task, offset) => {
+        const isWritten = written.has(task.id);
+        outcomes[start + offset] = { id: task.id, deduplicated: !isWritten };
+        if (!isWritten) deduplicated.push(start + offset);
+      });
+    }
+    if (deduplicated.length > 0) {
+      const keys = [...new Set(deduplicated.map((index) => tasks[index]!.dedupeKey!))];
+      const rows = await this.#run("taskEnqueue", this.#statements.enqueue.findByDedupeKey, [queueName, keys], tx);
+      const holderByKey = new Map(rows.map((row) => [row.dedupe_key as string, row.id as string]));
+      for (const index of deduplicated) {
+        const holder = holderByKey.get(tasks[index]!.dedupeKey!);
+        if (holder) outcomes[index] = { id: holder, deduplicated: true };
+      }
+    }
+    return outcomes;
+  }
+
+  async taskClaim({ queueName, limit }: TaskClaimParams): Promise<ClaimedTask[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`taskClaim limit must be a positive integer, got ${String(limit)}`);
+    const values = [
+      this.#now(),
+      queueName,
+      limit,
+      this.#channels.taskFinished,
+      LEASE_EXPIRED_MESSAGE,
+      LEASE_EXHAUSTED_MESSAGE,
+      LEASE_EXPIRED_CANCELLED_MESSAGE,
+    ];
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const rows = await this.#driver.run(this.#statements.claim, values);
+        return rows.map(toClaimedTaskRow);
+      } catch (error) {
+        // Two claimers took different tasks of one concurrency key at once; the unique index
+        // stopped the second. Claiming again sees the first one running and skips its key.
+        const keyConflict = sqlState(error) === "23505" && (error as { constraint?: string }).constraint === CONCURRENCY_KEY_INDEX;
+        if (!keyConflict || attempt >= CLAIM_CONFLICT_RETRIES) throw mapDriverError(error, "taskClaim");
+      }
+    }
+  }
+
+  async taskHeartbeat({ queueName, taskId, attempt }: AttemptRef): Promise<HeartbeatOutcome> {
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(String(taskId));
+    const rows = await this.#run("taskHeartbeat", this.#statements.heartbeat, [this.#now(), queueName, taskId, attempt]);
+    const row = rows[0];
+    if (!row) throw new TaskNotFoundError(taskId);
+    return { leaseExpiresAt: toDate(row.lease_expires_at), cancelRequested: row.cancel_requested === true };
+  }
+
+  async taskComplete(params: TaskCompleteParams<PgQueryable>): Promise<CompleteOutcome> {
+    const { tx, ...attempt } = params;
+    const rows = await this.#completeRows([attempt], tx);
+    const row = rows.find((candidate) => candidate.id === params.taskId);
+    if (!row) throw new TaskNotFoundError(params.taskId);
+    const state = row.state as "succeeded" | "cancelled";
+    return { state, followUpIds: state === "succeeded" ? (params.followUps ?? []).map((followUp) => followUp.task.id) : [] };
+  }
+
+  async taskCompleteMany({ attempts, tx }: TaskCompleteManyParams<PgQueryable>): Promise<CompleteManyOutcome> {
+    if (attempts.length === 0) return { rejected: [], cancelled: [] };
+    const rows = await this.#completeRows(attempts, tx);
+    const stateById = new Map(rows.map((row) => [row.id as string, row.state as string]));
+    return {
+      rejected: attempts.filter((attempt) => !stateById.has(attempt.taskId)).map((attempt) => attempt.taskId),
+      cancelled: attempts.filter((attempt) => stateById.get(attempt.taskId) === "cancelled").map((attempt) => attempt.taskId),
+    };
+  }
+
+  async #completeRows(attempts: ReadonlyArray<Omit<TaskCompleteParams<PgQueryable>, "tx">>, tx: PgQueryable | undefined): Promise<any[]> {
+    const live = attempts.filter((attempt) => isTaskId(attempt.taskId));
+    if (live.length === 0) return [];
+    const followUps = live.flatMap((attempt) => (attempt.followUps ?? []).map((followUp) => ({ parentId: attempt.taskId, followUp })));
+    const values = [
+      this.#now(),
+      live.map((attempt) => attempt.queueName),
+      live.map((attempt) => attempt.taskId),
+      live.map((attempt) => attempt.attempt),
+      live.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+      this.#channels.taskFinished,
+      this.#channels.taskAvailable,
+      followUps.map(({ parentId }) => parentId),
+      followUps.map(({ followUp }) => followUp.queueName),
+      ...newTaskArrays(followUps.map(({ followUp }) => followUp.task)),
+    ];
+    return this.#run("taskComplete", this.#statements.complete, values, tx);
+  }
+
+  async taskRetry({ queueName, taskId, attempt, delayMs, errorMessage, tx }: TaskRetryParams<PgQueryable>): Promise<RetryOutcome> {
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(String(taskId));
+    const values = [
+      this.#now(),
+      queueName,
+      taskId,
+      attempt,
+      delayMs,
+      errorMessage,
+      this.#channels.taskAvailable,
+      this.#channels.taskFinished,
+    ];
+    const rows = await this.#run("taskRetry", this.#statements.retry, values, tx);
+    const row = rows[0];
+    if (!row) throw new TaskNotFoundError(taskId);
+    return { state: row.state as "pending" | "cancelled", runAt: toDate(row.run_at) };
+  }
+
+  async taskFail({ queueName, taskId, attempt, errorMessage, tx }: TaskFailParams<PgQueryable>): Promise<FailOutcome> {
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(String(taskId));
+    const values = [this.#now(), queueName, taskId, attempt, errorMessage, this.#channels.taskFinished];
+    const rows = await this.#run("taskFail", this.#statements.fail, values, tx);
+    const row = rows[0];
+    if (!row) throw new TaskNotFoundError(taskId);
+    return { state: row.state as "failed" | "cancelled", deadLetterQueueName: row.dead_letter_queue_name ?? null };
+  }
+
+  async taskCancel(params: TaskCancelParams<PgQueryable>): Promise<boolean> {
+    const byTaskId = params.taskId !== undefined;
+    if (byTaskId && !isTaskId(params.taskId)) return false;
+    const statement = byTaskId ? this.#statements.cancel.byTaskId : this.#statements.cancel.byCorrelationId;
+    const values = [
+      this.#now(),
+      params.queueName,
+      byTaskId ? params.taskId : params.correlationId,
+      this.#channels.taskFinished,
+      this.#channels.taskCancelRequested,
+    ];
+    const rows = await this.#run("taskCancel", statement, values, params.tx);
+    return Number(rows[0]?.changed ?? 0) > 0;
+  }
+
+  async taskGet({ taskId }: { taskId: string }): Promise<TaskRecord | null> {
+    if (!isTaskId(taskId)) return null;
+    const rows = await this.#run("taskGet", this.#statements.read.taskGet, [taskId]);
+    return rows[0] ? toTaskRecordRow(rows[0]) : null;
+  }
+
+  async taskList({ queueName, correlationId, limit }: TaskListParams): Promise<TaskRecord[]> {
+    const rows = await this.#run("taskList", this.#statements.read.taskList, [queueName, correlationId ?? null, limit ?? 1_000]);
+    return rows.map(toTaskRecordRow);
+  }
+
+  async taskAttempts({ taskId }: { taskId: string }): Promise<AttemptRecord[]> {
+    if (!isTaskId(taskId)) return [];
+    const rows = await this.#run("taskAttempts", this.#statements.read.taskAttempts, [taskId]);
+    return rows.map(toAttemptRecord);
+  }
+
+  async taskNextRunAt({ queueName }: { queueName: string }): Promise<Date | null> {
+    const rows = await this.#run("taskNextRunAt", this.#statements.read.taskNextRunAt, [this.#now(), queueName]);
+    const value = rows[0]?.next_run_at;
+    return value === null || value === undefined ? null : toDate(value);
+  }
+
+  async taskPrune(params: { queueName?: string; limit?: number } = {}): Promise<number> {
+    const queueName = params.queueName ?? null;
+    if (params.limit !== undefined) {
+      const rows = await this.#run("taskPrune", this.#statements.prune, [this.#now(), queueName, params.limit]);
+      return Number(rows[0]?.deleted ?? 0);
+    }
+    let total = 0;
+    for (;;) {
+      const rows = await this.#run("taskPrune", this.#statements.prune, [this.#now(), queueName, PRUNE_BATCH_SIZE]);
+      const deleted = Number(rows[0]?.deleted ?? 0);
+      total += deleted;
+      if (deleted < PRUNE_BATCH_SIZE) return total;
+    }
+  }
+
+  async scheduleUpsert({ queueName, cron, timeZone, input, tx }: ScheduleUpsertParams<PgQueryable>): Promise<void> {
+    const values = [this.#now(), queueName, cron, timeZone, JSON.stringify(input)];
+    await this.#run("scheduleUpsert", this.#statements.schedule.upsert, values, tx);
+  }
+
+  async scheduleGet({ queueName }: { queueName: string }): Promise<ScheduleRecord | null> {
+    const rows = await this.#run("scheduleGet", this.#statements.schedule.get, [queueName]);
+    return rows[0] ? toScheduleRecord(rows[0]) : null;
+  }
+
+  async scheduleDelete({ queueName, tx }: { queueName: string; tx?: PgQueryable }): Promise<boolean> {
+    const rows = await this.#run("scheduleDelete", this.#statements.schedule.delete, [queueName], tx);
+    return Number(rows[0]?.deleted ?? 0) > 0;
+  }
+
+  async scheduleFire({ queueName, fireAt, task }: ScheduleFireParams): Promise<ScheduleFireOutcome> {
+    const values = [this.#now(), queueName, fireAt, this.#channels.taskAvailable, ...newTaskArrays([task])];
+    const rows = await this.#run("scheduleFire", this.#statements.schedule.fire, values);
+    const fired = Number(rows[0]?.fired ?? 0) > 0;
+    return { fired, taskId: fired ? (rows[0]?.task_id ?? null) : null };
+  }
+
+  async lockTry({ key }: { key: string }): Promise<LeaderLock | null> {
+    try {
+      return await this.#driver.lockTry([this.schema, key]);
+    } catch (error) {
+      throw mapDriverError(error, "lockTry");
+    }
+  }
+
+  async subscribe(listener: StorageEventListener): Promise<StorageSubscription> {
+    try {
+      return await this.#listener.subscribe(listener);
+    } catch (error) {
+      throw mapDriverError(error, "subscribe");
+    }
+  }
+
+  async notifyShutdown(params: { queueName?: string } = {}): Promise<void> {
+    const payload = JSON.stringify({ queueName: params.queueName ?? null });
+    try {
+      await this.#driver.run({ name: "underway_notify", text: "select pg_notify($1, $2)" }, [this.#channels.shutdown, payload]);
+    } catch (error) {
+      throw mapDriverError(error, "notifyShutdown");
+    }
+  }
+
+  transactionOpen(): StorageTransaction<PgQueryable> {
+    return this.#driver.transactionOpen();
+  }
+
+  async close(): Promise<void> {
+    await this.#listener.stop();
+    await this.#driver.close();
+  }
+}
+
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(String(value));
+}
+
+/** The new-task parameter arrays, in the order of `NEW_TASK_ARRAY_TYPES`. */
+function newTaskArrays(tasks: ReadonlyArray<NewTask>): unknown[][] {
+  const arrays: unknown[][] = NEW_TASK_ARRAY_TYPES.map(() => new Array(tasks.length));
+  tasks.forEach((task, index) => {
+    const policy = task.retryPolicy;
+    const row = [
+      task.id,
+      JSON.stringify(task.input),
+      task.priority,
+      task.delayMs,
+      task.timeoutMs,
+      task.ttlMs,
+      task.heartbeatMs,
+      policy.maxAttempts,
+      policy.initialIntervalMs,
+      policy.maxIntervalMs,
+      policy.backoffCoefficient,
+      policy.jitterFactor,
+      task.concurrencyKey,
+      task.dedupeKey,
+      task.correlationId,
+    ];
+    row.forEach((value, column) => {
+      arrays[column]![index] = value;
+    });
+  });
+  return arrays;
+}

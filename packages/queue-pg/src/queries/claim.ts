@@ -1,0 +1,118 @@
+import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
+import { CLAIMED_TASK_COLUMNS, NOW } from "./sql-fragments.js";
+
+/** Attempt message of a reclaimed task's previous attempt. */
+export const LEASE_EXPIRED_MESSAGE = "Task lease expired and was reclaimed by another worker";
+/** Attempt message of a task whose lease expired with no attempts left. */
+export const LEASE_EXHAUSTED_MESSAGE = "Task lease expired and its retry policy has no attempts left";
+/** Attempt message of a task whose lease expired after a cancel was requested. */
+export const LEASE_EXPIRED_CANCELLED_MESSAGE = "Task lease expired after a cancel was requested";
+
+/**
+ * Values: `$1` now, `$2` queue, `$3` limit, `$4` finished channel, `$5` reclaim message,
+ * `$6` exhausted message, `$7` cancelled message. Rows: the claimed tasks, in claim order.
+ *
+ * Why it is correct, in one statement (one snapshot, one round trip):
+ * - `ended` first terminates the queue's expired attempts that may not run again (no attempts
+ *   left → failed and dead-lettered with all their attempt rows; cancel requested → cancelled).
+ *   They are disjoint from the reclaim candidates, so no row is updated twice.
+ * - Candidates are locked `FOR UPDATE SKIP LOCKED`, pending ones read straight off the index that
+ *   has the claim order, so parallel claimers never wait on each other and never share a task.
+ *   Each branch locks at most `limit` rows; the best `limit` of both are claimed.
+ * - A task with a concurrency key is a candidate only when no task of its key is running and no
+ *   due task of its key comes earlier in claim order, so each key yields at most one task, the
+ *   first. Claimers racing past this check are stopped by the unique index on running keys; the
+ *   caller retries on that violation.
+ * - Claiming bumps `attempt_count`, sets the fencing token `current_attempt` to it, starts a
+ *   lease of three heartbeats, fails the reclaimed task's previous attempt and writes the new
+ *   attempt row, all in this statement.
+ */
+export function claimStatement(schema: string): SqlStatement {
+  const keyIsFree = `(t.concurrency_key is null or (
+      not exists (
+        select 1 from ${schema}.task running
+        where running.task_queue_name = t.task_queue_name and running.concurrency_key = t.concurrency_key
+          and running.state = 'in_progress' and running.id <> t.id)
+      and not exists (
+        select 1 from ${schema}.task earlier
+        where earlier.task_queue_name = t.task_queue_name and earlier.concurrency_key = t.concurrency_key
+          and earlier.state = 'pending' and earlier.run_at <= ${NOW} and earlier.id <> t.id
+          and (earlier.priority > t.priority
+               or (earlier.priority = t.priority
+                   and (earlier.run_at, earlier.created_at, earlier.id) < (t.run_at, t.created_at, t.id))))))`;
+  return sqlStatement(`
+    with exhausted as (
+      select t.task_queue_name, t.id, t.current_attempt, t.cancel_requested_at is not null as cancel_requested
+      from ${schema}.task t
+      where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
+        and (t.attempt_count >= (t.retry_policy).max_attempts or t.cancel_requested_at is not null)
+      for update skip locked
+    ),
+    ended as (
+      update ${schema}.task t
+      set state = (case when e.cancel_requested then 'cancelled' else 'failed' end)::${schema}.task_state,
+          task_queue_name = case when e.cancel_requested then t.task_queue_name
+            else coalesce((select q.dlq_name from ${schema}.task_queue q where q.name = $2), t.task_queue_name) end,
+          completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
+      from exhausted e
+      where t.task_queue_name = e.task_queue_name and t.id = e.id
+      returning t.id, t.task_queue_name, pg_notify($4, $2)
+    ),
+    ended_attempts as (
+      update ${schema}.task_attempt a
+      set task_queue_name = x.task_queue_name,
+          state = case when a.attempt_number = e.current_attempt and a.state = 'in_progress'
+            then 'failed'::${schema}.task_state else a.state end,
+          error_message = case when a.attempt_number = e.current_attempt and a.state = 'in_progress'
+            then (case when e.cancel_requested then $7 else $6 end) else a.error_message end,
+          completed_at = coalesce(a.completed_at, ${NOW}),
+          updated_at = ${NOW}
+      from exhausted e join ended x on x.id = e.id
+      where a.task_queue_name = e.task_queue_name and a.task_id = e.id
+    ),
+    pending_candidates as (
+      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, false as reclaim
+      from ${schema}.task t
+      where t.task_queue_name = $2 and t.state = 'pending' and t.run_at <= ${NOW} and ${keyIsFree}
+      order by t.priority desc, t.run_at, t.created_at, t.id
+      limit $3
+      for update skip locked
+    ),
+    stale_candidates as (
+      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, true as reclaim
+      from ${schema}.task t
+      where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
+        and t.attempt_count < (t.retry_policy).max_attempts and t.cancel_requested_at is null and ${keyIsFree}
+      order by t.priority desc, t.run_at, t.created_at, t.id
+      limit $3
+      for update skip locked
+    ),
+    chosen as (
+      select candidate.* from (select * from pending_candidates union all select * from stale_candidates) candidate
+      order by candidate.priority desc, candidate.run_at, candidate.created_at, candidate.id
+      limit $3
+    ),
+    claimed as (
+      update ${schema}.task t
+      set state = 'in_progress', attempt_count = t.attempt_count + 1, current_attempt = t.attempt_count + 1,
+          lease_expires_at = ${NOW} + t.heartbeat * 3, last_attempt_at = ${NOW}, last_heartbeat_at = ${NOW},
+          updated_at = ${NOW}
+      from chosen
+      where t.task_queue_name = $2 and t.id = chosen.id
+      returning t.*, chosen.reclaim, chosen.current_attempt as previous_attempt
+    ),
+    reclaimed_attempts as (
+      update ${schema}.task_attempt a
+      set state = 'failed', error_message = $5, completed_at = ${NOW}, updated_at = ${NOW}
+      from claimed c
+      where c.reclaim and a.task_queue_name = c.task_queue_name and a.task_id = c.id
+        and a.attempt_number = c.previous_attempt and a.state = 'in_progress'
+    ),
+    new_attempts as (
+      insert into ${schema}.task_attempt (task_id, task_queue_name, attempt_number, state, started_at, updated_at)
+      select c.id, c.task_queue_name, c.current_attempt, 'in_progress', ${NOW}, ${NOW} from claimed c
+    )
+    select ${CLAIMED_TASK_COLUMNS}
+    from claimed c
+    order by c.priority desc, c.run_at, c.created_at, c.id`);
+}

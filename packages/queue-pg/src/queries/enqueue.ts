@@ -1,0 +1,44 @@
+import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
+import { NOW, NEW_TASK_INSERT_COLUMNS, newTaskSelectList, ON_DEDUPE_CONFLICT_DO_NOTHING, unnestNewTasks } from "./sql-fragments.js";
+
+/** The enqueue statements of one schema. */
+export interface EnqueueStatements {
+  /** Plain append, for chunks without dedupe keys: returns `{ inserted }`. */
+  append: SqlStatement;
+  /** Append that skips dedupe-key conflicts: returns the ids written (`{ id }` rows). */
+  appendDeduplicated: SqlStatement;
+  /** The live task holding each dedupe key: `$1` queue, `$2` keys. */
+  findByDedupeKey: SqlStatement;
+}
+
+/**
+ * Values: `$1` now, `$2` queue name, `$3` task-available channel, `$4`... the new-task arrays.
+ *
+ * Why it is correct and fast: one `INSERT ... SELECT FROM unnest(...)` writes the whole chunk in
+ * one round trip, with a constant number of parameters whatever the chunk size. The notification
+ * is one `pg_notify` per statement (an init plan evaluated once, and only when a row was written);
+ * Postgres delivers it at commit, folding duplicates, so listeners hear once per transaction and
+ * never about a rolled-back write.
+ */
+export function enqueueStatements(schema: string): EnqueueStatements {
+  const insert = (onConflict: string) => `
+    insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
+    select ${newTaskSelectList(schema, "$2")}
+    from ${unnestNewTasks(4, "n")}
+    ${onConflict}`;
+  return {
+    append: sqlStatement(`
+      with inserted as (${insert("")} returning 1),
+      notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
+      select (select count(*) from inserted)::int as inserted, (select count(*) from notified)::int as notified`),
+    appendDeduplicated: sqlStatement(`
+      with inserted as (${insert(ON_DEDUPE_CONFLICT_DO_NOTHING)} returning id),
+      notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
+      select i.id::text as id from inserted i where (select count(*) from notified) >= 0`),
+    findByDedupeKey: sqlStatement(`
+      select distinct on (t.dedupe_key) t.dedupe_key, t.id::text as id
+      from ${schema}.task t
+      where t.task_queue_name = $1 and t.dedupe_key = any($2::text[])
+      order by t.dedupe_key, (t.state in ('pending', 'in_progress')) desc, t.created_at desc`),
+  };
+}

@@ -1,0 +1,35 @@
+import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
+import { ATTEMPT_RECORD_COLUMNS, NOW, TASK_RECORD_COLUMNS } from "./sql-fragments.js";
+
+/** Read-only statements. */
+export interface ReadStatements {
+  /** `$1` task id. */
+  taskGet: SqlStatement;
+  /** `$1` queue, `$2` correlation id or null, `$3` limit. */
+  taskList: SqlStatement;
+  /** `$1` task id: attempts by number, in the task's current queue. */
+  taskAttempts: SqlStatement;
+  /** `$1` now, `$2` queue: `{ next_run_at }`. */
+  taskNextRunAt: SqlStatement;
+}
+
+export function readStatements(schema: string): ReadStatements {
+  return {
+    taskGet: sqlStatement(`select ${TASK_RECORD_COLUMNS} from ${schema}.task t where t.id = $1::uuid`),
+    taskList: sqlStatement(`
+      select ${TASK_RECORD_COLUMNS} from ${schema}.task t
+      where t.task_queue_name = $1 and ($2::text is null or t.correlation_id = $2)
+      order by t.created_at, t.id
+      limit $3`),
+    // Attempts follow their task into the dead-letter queue, so they are found through the task.
+    taskAttempts: sqlStatement(`
+      select ${ATTEMPT_RECORD_COLUMNS}
+      from ${schema}.task t
+      join ${schema}.task_attempt a on a.task_queue_name = t.task_queue_name and a.task_id = t.id
+      where t.id = $1::uuid
+      order by a.attempt_number`),
+    taskNextRunAt: sqlStatement(`
+      select min(t.run_at) as next_run_at from ${schema}.task t
+      where t.task_queue_name = $2 and t.state = 'pending' and t.run_at > ${NOW}`),
+  };
+}

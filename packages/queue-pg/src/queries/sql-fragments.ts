@@ -1,0 +1,94 @@
+/**
+ * SQL pieces shared by several statements. `$1` is, in every statement of this package that needs
+ * the time, the storage clock's time or null, so "now" has one definition everywhere: the injected clock when
+ * there is one, else the server's transaction time.
+ */
+export const NOW = "coalesce($1::timestamptz, now())";
+
+/** An interval column as whole milliseconds (float8, so node-postgres returns a number). */
+export function intervalMs(column: string): string {
+  return `round(extract(epoch from ${column}) * 1000)::float8`;
+}
+
+/** Milliseconds (a float8 expression) as an interval. */
+export function msInterval(expression: string): string {
+  return `(${expression} * interval '1 millisecond')`;
+}
+
+/** The columns of a TaskRecord, read from alias `t`. */
+export const TASK_RECORD_COLUMNS = `
+  t.id::text as id, t.task_queue_name, t.input, t.output, t.state::text as state, t.priority,
+  t.run_at, t.created_at, t.updated_at, t.completed_at, t.attempt_count, t.current_attempt,
+  t.lease_expires_at, t.last_attempt_at, t.last_heartbeat_at,
+  ${intervalMs("t.timeout")} as timeout_ms, ${intervalMs("t.ttl")} as ttl_ms,
+  ${intervalMs("t.delay")} as delay_ms, ${intervalMs("t.heartbeat")} as heartbeat_ms,
+  (t.retry_policy).max_attempts, (t.retry_policy).initial_interval_ms, (t.retry_policy).max_interval_ms,
+  (t.retry_policy).backoff_coefficient, (t.retry_policy).jitter_factor,
+  t.concurrency_key, t.dedupe_key, t.correlation_id,
+  t.cancel_requested_at is not null as cancel_requested, t.scheduled_for`;
+
+/** The columns of a ClaimedTask, read from alias `c` (a RETURNING of the task table). */
+export const CLAIMED_TASK_COLUMNS = `
+  c.id::text as id, c.task_queue_name, c.input, c.current_attempt, c.priority, c.run_at, c.created_at,
+  c.lease_expires_at, ${intervalMs("c.timeout")} as timeout_ms, ${intervalMs("c.ttl")} as ttl_ms,
+  ${intervalMs("c.heartbeat")} as heartbeat_ms,
+  (c.retry_policy).max_attempts, (c.retry_policy).initial_interval_ms, (c.retry_policy).max_interval_ms,
+  (c.retry_policy).backoff_coefficient, (c.retry_policy).jitter_factor,
+  c.concurrency_key, c.dedupe_key, c.correlation_id`;
+
+/** The columns of an AttemptRecord, read from alias `a`. */
+export const ATTEMPT_RECORD_COLUMNS = `
+  a.task_id::text as task_id, a.task_queue_name, a.attempt_number, a.state::text as state, a.error_message,
+  a.started_at, a.updated_at, a.completed_at`;
+
+/**
+ * The parameter arrays that describe new tasks, one element per task, in this order. Enqueue,
+ * follow-ups and schedule fires all pass tasks this way.
+ */
+export const NEW_TASK_ARRAY_TYPES = [
+  ["id", "uuid[]"],
+  ["input", "text[]"],
+  ["priority", "int4[]"],
+  ["delay_ms", "float8[]"],
+  ["timeout_ms", "float8[]"],
+  ["ttl_ms", "float8[]"],
+  ["heartbeat_ms", "float8[]"],
+  ["max_attempts", "int4[]"],
+  ["initial_interval_ms", "int4[]"],
+  ["max_interval_ms", "int4[]"],
+  ["backoff_coefficient", "float8[]"],
+  ["jitter_factor", "float8[]"],
+  ["concurrency_key", "text[]"],
+  ["dedupe_key", "text[]"],
+  ["correlation_id", "text[]"],
+] as const;
+
+/**
+ * `unnest($first::uuid[], ...) as alias(id, input, ...)` over the new-task arrays from `$first`,
+ * after any `leading` arrays given as `[column, "$n::type[]"]` (zipped element by element).
+ */
+export function unnestNewTasks(firstParameter: number, alias: string, leading: ReadonlyArray<readonly [string, string]> = []): string {
+  const arrays = [
+    ...leading.map(([, array]) => array),
+    ...NEW_TASK_ARRAY_TYPES.map(([, type], index) => `$${firstParameter + index}::${type}`),
+  ].join(", ");
+  const columns = [...leading.map(([name]) => name), ...NEW_TASK_ARRAY_TYPES.map(([name]) => name)].join(", ");
+  return `unnest(${arrays}) as ${alias}(${columns})`;
+}
+
+/** The column list of an insert of new tasks. */
+export const NEW_TASK_INSERT_COLUMNS = `id, task_queue_name, input, priority, delay, run_at, timeout, ttl, heartbeat,
+  retry_policy, concurrency_key, dedupe_key, correlation_id, created_at, updated_at`;
+
+/** The select list matching {@link NEW_TASK_INSERT_COLUMNS}, from source alias `n`. */
+export function newTaskSelectList(schema: string, queueNameExpression: string): string {
+  return `n.id, ${queueNameExpression}, n.input::jsonb, n.priority, ${msInterval("n.delay_ms")},
+    ${NOW} + ${msInterval("n.delay_ms")}, ${msInterval("n.timeout_ms")}, ${msInterval("n.ttl_ms")},
+    ${msInterval("n.heartbeat_ms")},
+    row(n.max_attempts, n.initial_interval_ms, n.max_interval_ms, n.backoff_coefficient, n.jitter_factor)::${schema}.task_retry_policy,
+    n.concurrency_key, n.dedupe_key, n.correlation_id, ${NOW}, ${NOW}`;
+}
+
+/** Makes a dedupe-key conflict skip the row; the index predicate is repeated so Postgres can infer it. */
+export const ON_DEDUPE_CONFLICT_DO_NOTHING = `on conflict (task_queue_name, dedupe_key)
+  where dedupe_key is not null and state in ('pending', 'in_progress') do nothing`;
