@@ -12,7 +12,7 @@ export const peers = ["pg-boss", "graphile-worker"];
 export function planMeasurements({ quick }) {
   const drainCount = quick ? 2_000 : 20_000;
   const timeoutMs = quick ? 60_000 : 240_000;
-  const shared = { concurrency: 10, floorLoops: 10, floorBatchSize: 100, timeoutMs };
+  const shared = { concurrency: 10, floorLoops: 4, floorBatchSize: 100, timeoutMs };
   const all = libraries;
   const noFloor = libraries.filter((library) => library !== "floor");
   return [

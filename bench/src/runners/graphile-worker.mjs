@@ -20,7 +20,7 @@ const jobTaskIdentifier = "bench_job_step";
  */
 const runProfiles = {
   default: { concurrency: 10 },
-  best: { concurrency: 10, preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0 } } },
+  best: { concurrency: 10, preset: { worker: { localQueue: { size: 1000 }, completeJobBatchDelay: 10 } } },
 };
 
 // Errors still reach stderr; per-job info lines would cost the drain real time.
