@@ -14,3 +14,4 @@
  */
 export * from "./manual-clock.js";
 export * from "./memory-storage.js";
+export * from "./memory-transaction-handle.js";

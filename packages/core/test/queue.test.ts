@@ -1,0 +1,164 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { ConfigError, Queue, ValidationError, type Task } from "../src/index.js";
+import { ManualClock, MemoryStorage } from "../src/testing/index.js";
+
+type Signup = { userId: number; email: string };
+
+const sendWelcome: Task<Signup> = {
+  execute: () => undefined,
+  schema: z.object({ userId: z.number().int().positive(), email: z.string().email() }),
+};
+
+async function signupQueue(storage = new MemoryStorage()) {
+  return Queue.builder<Signup>().name("signups").deadLetterQueue("signups-dlq").storage(storage).build();
+}
+
+describe("Queue", () => {
+  describe("builder", () => {
+    it("registers the queue and its dead-letter queue", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      expect(queue.name).toBe("signups");
+      expect(queue.deadLetterQueueName).toBe("signups-dlq");
+      const claimed = await storage.taskClaim({ queueName: "signups-dlq", limit: 1 });
+      expect(claimed).toEqual([]);
+    });
+
+    it("requires a name and a storage", async () => {
+      await expect(Queue.builder().storage(new MemoryStorage()).build()).rejects.toThrow(/needs a name/);
+      await expect(Queue.builder().name("q").build()).rejects.toThrow(/needs a storage/);
+      await expect(Queue.builder().name("q").build()).rejects.toBeInstanceOf(ConfigError);
+    });
+
+    it("rejects invalid names, a queue that is its own dead-letter queue, and a non-storage", async () => {
+      expect(() => Queue.builder().name("bad name")).toThrow(ConfigError);
+      expect(() => Queue.builder().deadLetterQueue("")).toThrow(/dead-letter queue name/);
+      await expect(Queue.builder().name("q").deadLetterQueue("q").storage(new MemoryStorage()).build()).rejects.toThrow(/own dead-letter/);
+      expect(() => Queue.builder().storage({} as never)).toThrow(/storage adapter/);
+    });
+  });
+
+  describe("enqueue", () => {
+    it("writes a task with the task's settings snapshotted", async () => {
+      const clock = new ManualClock();
+      const storage = new MemoryStorage({ clock });
+      const queue = await signupQueue(storage);
+      const task: Task<Signup> = { ...sendWelcome, priority: (input) => input.userId, timeoutMs: 5_000, retryPolicy: { maxAttempts: 2 } };
+      const id = await queue.enqueue(task, { userId: 3, email: "ada@example.com" });
+      expect(await queue.getTask(id)).toMatchObject({
+        state: "pending",
+        input: { userId: 3, email: "ada@example.com" },
+        priority: 3,
+        timeoutMs: 5_000,
+        retryPolicy: expect.objectContaining({ maxAttempts: 2, initialIntervalMs: 1_000 }),
+        runAt: clock.now(),
+      });
+    });
+
+    it("rejects input that fails the schema with a ValidationError and writes nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const attempt = queue.enqueue(sendWelcome, { userId: -1, email: "not-an-email" });
+      await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+      await expect(queue.enqueue(sendWelcome, { userId: 1, email: "nope" })).rejects.toThrow(/input\.email failed its schema/);
+      expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
+    });
+
+    it("rejects input that is not JSON with a ValidationError and writes nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await Queue.builder<unknown>().name("raw").storage(storage).build();
+      const task: Task<unknown> = { execute: () => undefined };
+      await expect(queue.enqueue(task, { big: 1n })).rejects.toThrow(/input\.big is a BigInt/);
+      await expect(queue.enqueue(task, undefined)).rejects.toBeInstanceOf(ValidationError);
+      expect(await storage.taskList({ queueName: "raw" })).toEqual([]);
+    });
+
+    it("adds delayMs to the task's own delay", async () => {
+      const clock = new ManualClock();
+      const storage = new MemoryStorage({ clock });
+      const queue = await signupQueue(storage);
+      const id = await queue.enqueue({ ...sendWelcome, delayMs: 1_000 }, { userId: 1, email: "a@b.co" }, { delayMs: 500 });
+      expect((await queue.getTask(id))!.runAt).toEqual(new Date(clock.now().getTime() + 1_500));
+      await expect(queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" }, { delayMs: -1 })).rejects.toBeInstanceOf(ConfigError);
+      expect(await storage.taskClaim({ queueName: "signups", limit: 5 })).toEqual([]);
+      clock.advance(1_500);
+      expect(await storage.taskClaim({ queueName: "signups", limit: 5 })).toHaveLength(1);
+    });
+
+    it("rejects an object without execute", async () => {
+      const queue = await signupQueue();
+      await expect(queue.enqueue({} as Task<Signup>, { userId: 1, email: "a@b.co" })).rejects.toThrow(/execute/);
+    });
+
+    it("returns the existing id for a matching dedupe key", async () => {
+      const queue = await signupQueue();
+      const task: Task<Signup> = { ...sendWelcome, dedupeKey: (input) => `user-${input.userId}` };
+      const first = await queue.enqueue(task, { userId: 9, email: "a@b.co" });
+      expect(await queue.enqueue(task, { userId: 9, email: "c@d.co" })).toBe(first);
+      expect(await queue.enqueue(task, { userId: 10, email: "c@d.co" })).not.toBe(first);
+    });
+
+    it("writes inside the caller's transaction", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const transaction = storage.transactionOpen();
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" }, { tx: transaction.tx });
+      expect(await queue.getTask(id)).toBeNull();
+      await transaction.commit();
+      expect(await queue.getTask(id)).not.toBeNull();
+    });
+  });
+
+  describe("enqueueMany", () => {
+    it("writes every input, in order, with a shared extra delay", async () => {
+      const clock = new ManualClock();
+      const storage = new MemoryStorage({ clock });
+      const queue = await signupQueue(storage);
+      const inputs = [1, 2, 3].map((userId) => ({ userId, email: `u${userId}@example.com` }));
+      const ids = await queue.enqueueMany(sendWelcome, inputs, { delayMs: 2_000 });
+      const tasks = await Promise.all(ids.map((id) => queue.getTask(id)));
+      expect(tasks.map((task) => task!.input)).toEqual(inputs);
+      expect(tasks.every((task) => task!.runAt.getTime() === clock.now().getTime() + 2_000)).toBe(true);
+      expect(await queue.enqueueMany(sendWelcome, [])).toEqual([]);
+    });
+
+    it("writes nothing when one input is invalid", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const inputs = [
+        { userId: 1, email: "a@b.co" },
+        { userId: 2, email: "broken" },
+        { userId: 3, email: "c@d.co" },
+      ];
+      await expect(queue.enqueueMany(sendWelcome, inputs)).rejects.toBeInstanceOf(ValidationError);
+      expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
+    });
+
+    it("rejects a non-array", async () => {
+      const queue = await signupQueue();
+      await expect(queue.enqueueMany(sendWelcome, "nope" as never)).rejects.toBeInstanceOf(ConfigError);
+    });
+  });
+
+  describe("cancel and schedule", () => {
+    it("cancels a pending task once", async () => {
+      const queue = await signupQueue();
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" });
+      expect(await queue.cancel(id)).toBe(true);
+      expect((await queue.getTask(id))!.state).toBe("cancelled");
+      expect(await queue.cancel(id)).toBe(false);
+    });
+
+    it("stores, replaces and removes the queue's schedule", async () => {
+      const queue = await signupQueue();
+      await queue.schedule({ cron: "@daily", timeZone: "Europe/Paris" }, { userId: 1, email: "a@b.co" }, { task: sendWelcome });
+      expect(await queue.getSchedule()).toMatchObject({ cron: "@daily", timeZone: "Europe/Paris", input: { userId: 1, email: "a@b.co" } });
+      await expect(queue.schedule({ cron: "@daily", timeZone: "UTC" }, { userId: 0, email: "x" }, { task: sendWelcome })).rejects.toBeInstanceOf(ValidationError);
+      await expect(queue.schedule({} as never, { userId: 1, email: "a@b.co" })).rejects.toBeInstanceOf(ConfigError);
+      expect((await queue.getSchedule())!.timeZone).toBe("Europe/Paris");
+      expect(await queue.unschedule()).toBe(true);
+      expect(await queue.getSchedule()).toBeNull();
+    });
+  });
+});
