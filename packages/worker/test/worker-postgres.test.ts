@@ -1,0 +1,241 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Queue, type Task } from "@underway/core";
+import { PgStorage } from "@underway/queue-pg";
+import { createEffectsTable, createTestDatabase, effectStats, insertEffect, listEffectKeys } from "@underway/queue-pg/testing";
+import pg from "pg";
+import { waitFor } from "../../../test/support/source-process.js";
+import { Worker, gracefulShutdown } from "../src/index.js";
+import { aborted, deferred, recordEvents, work } from "./support/worker-harness.js";
+
+type Tx = ReturnType<PgStorage["transactionOpen"]>["tx"];
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+type Item = { n: number };
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+describe("Worker on Postgres", () => {
+  let db: TestDatabase;
+
+  beforeEach(async () => {
+    db = await createTestDatabase();
+    await createEffectsTable(db.pool);
+  });
+
+  afterEach(async () => {
+    await db.drop();
+  });
+
+  async function queueNamed(name: string) {
+    return Queue.builder<Item>().name(name).storage(db.storage).build();
+  }
+
+  it("commits a cx.tx write with the success, and rolls it back when the task throws", async () => {
+    const queue = await queueNamed("atomic");
+    const task: Task<Item, unknown, Tx> = {
+      retryPolicy: { maxAttempts: 1 },
+      async execute(cx, { n }) {
+        await insertEffect(cx.tx, `effect-${n}`);
+        if (n === 1) throw new Error("failed after the insert");
+        return { n };
+      },
+    };
+    const [failing, succeeding] = await queue.enqueueMany(task, [{ n: 1 }, { n: 2 }]);
+    const worker = new Worker(queue, task, { logger: quiet });
+    expect(await worker.processNextTask()).toBe(failing);
+    expect(await worker.processNextTask()).toBe(succeeding);
+
+    expect(await listEffectKeys(db.pool)).toEqual(["effect-2"]);
+    const [failedAttempt] = await db.storage.taskAttempts({ taskId: failing! });
+    expect(failedAttempt).toMatchObject({ state: "failed", errorMessage: "failed after the insert" });
+    expect(await db.storage.taskGet({ taskId: succeeding! })).toMatchObject({ state: "succeeded", output: { n: 2 } });
+  });
+
+  it("drains 200 tasks that never touch cx.tx through bulk acknowledgements, opening no transaction", async () => {
+    const queue = await queueNamed("bulk");
+    const completeMany = vi.spyOn(db.storage, "taskCompleteMany");
+    const completeOne = vi.spyOn(db.storage, "taskComplete");
+    const transactions: Array<{ readonly isOpen: boolean }> = [];
+    const open = db.storage.transactionOpen.bind(db.storage);
+    vi.spyOn(db.storage, "transactionOpen").mockImplementation(() => {
+      const trx = open();
+      transactions.push(trx);
+      return trx;
+    });
+    const task: Task<Item, unknown, Tx> = { execute: () => undefined };
+    await queue.enqueueMany(task, Array.from({ length: 200 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 10, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 200, { message: "200 successes" });
+    await worker.shutdown();
+    await running;
+
+    expect(completeOne).not.toHaveBeenCalled();
+    expect(completeMany.mock.calls.reduce((sum, [params]) => sum + params.attempts.length, 0)).toBe(200);
+    expect(completeMany.mock.calls.length).toBeLessThan(200);
+    expect(transactions).toHaveLength(200);
+    expect(transactions.some((trx) => trx.isOpen)).toBe(false);
+    const tasks = await db.storage.taskList({ queueName: "bulk", limit: 1_000 });
+    expect(tasks.filter((record) => record.state === "succeeded")).toHaveLength(200);
+  });
+
+  it("runs at most `concurrency` tasks at once", async () => {
+    const queue = await queueNamed("concurrency");
+    let runningNow = 0;
+    let mostAtOnce = 0;
+    const task: Task<Item, unknown, Tx> = {
+      async execute() {
+        runningNow += 1;
+        mostAtOnce = Math.max(mostAtOnce, runningNow);
+        await work(200);
+        runningNow -= 1;
+      },
+    };
+    await queue.enqueueMany(task, Array.from({ length: 10 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 2, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 10, { message: "10 successes" });
+    await worker.shutdown();
+    await running;
+    expect(mostAtOnce).toBe(2);
+  });
+
+  it("starts a task delayed by 2 s between 2 s and 3 s later, with a 60 s poll", async () => {
+    const queue = await queueNamed("delayed");
+    let startedAt = 0;
+    const task: Task<Item, unknown, Tx> = {
+      execute() {
+        startedAt = Date.now();
+      },
+    };
+    const worker = new Worker(queue, task, { pollIntervalMs: 60_000, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("worker:started").length === 1);
+    const enqueuedAt = Date.now();
+    await queue.enqueue(task, { n: 1 }, { delayMs: 2_000 });
+    await waitFor(() => events.of("task:succeeded").length === 1, { message: "the delayed task" });
+    await worker.shutdown();
+    await running;
+    expect(startedAt - enqueuedAt).toBeGreaterThanOrEqual(1_950);
+    expect(startedAt - enqueuedAt).toBeLessThan(3_000);
+  });
+
+  it("starts a retry with 1 s backoff between 1 s and 2 s after the failure, with a 60 s poll", async () => {
+    const queue = await queueNamed("retried");
+    const startTimes: number[] = [];
+    const task: Task<Item, unknown, Tx> = {
+      retryPolicy: { maxAttempts: 2, initialIntervalMs: 1_000, maxIntervalMs: 1_000, jitterFactor: 0 },
+      execute(cx) {
+        startTimes.push(Date.now());
+        if (cx.attempt === 1) throw new Error("first attempt fails");
+      },
+    };
+    const worker = new Worker(queue, task, { pollIntervalMs: 60_000, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await queue.enqueue(task, { n: 1 });
+    await waitFor(() => events.of("task:succeeded").length === 1, { message: "the retried task" });
+    await worker.shutdown();
+    await running;
+    const failedAt = events.entries.find((entry) => entry.event === "task:retry")!.at;
+    expect(events.of("task:retry")).toMatchObject([{ delayMs: 1_000 }]);
+    expect(startTimes[1]! - failedAt).toBeGreaterThanOrEqual(950);
+    expect(startTimes[1]! - failedAt).toBeLessThan(2_000);
+  });
+
+  it("times out after 100 ms, retries, and drops the write the stale attempt makes afterwards", async () => {
+    const queue = await queueNamed("timeouts");
+    const lateWrite = deferred<string>();
+    const task: Task<Item, unknown, Tx> = {
+      timeoutMs: 100,
+      retryPolicy: { maxAttempts: 2, initialIntervalMs: 60_000, maxIntervalMs: 60_000 },
+      async execute(cx) {
+        await Promise.race([aborted(cx.signal), work(5_000)]);
+        try {
+          await insertEffect(cx.tx, "written-after-timeout");
+          lateWrite.resolve("accepted");
+        } catch {
+          lateWrite.resolve("refused");
+        }
+      },
+    };
+    const id = await queue.enqueue(task, { n: 1 });
+    const worker = new Worker(queue, task, { logger: quiet });
+    const events = recordEvents(worker);
+    await worker.processNextTask();
+    await lateWrite.promise;
+    expect(events.of("task:timed-out")).toMatchObject([{ taskId: id, timeoutMs: 100 }]);
+    expect(events.of("task:retry")).toMatchObject([{ taskId: id }]);
+    const [attempt] = await db.storage.taskAttempts({ taskId: id });
+    expect(attempt?.state).toBe("failed");
+    expect(attempt?.errorMessage).toMatch(/timed out after 100 ms/);
+    expect((await db.storage.taskGet({ taskId: id }))?.state).toBe("pending");
+    expect((await effectStats(db.pool)).rows).toBe(0);
+  });
+
+  it("lets five in-flight 1 s tasks finish on shutdown, claims nothing new, and resolves run()", async () => {
+    const queue = await queueNamed("shutdown");
+    const task: Task<Item, unknown, Tx> = { execute: () => work(1_000) };
+    const first = await queue.enqueueMany(task, Array.from({ length: 5 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 5, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:claimed").length === 5, { message: "five claims" });
+    const later = await queue.enqueue(task, { n: 99 });
+    await worker.shutdown();
+    await running;
+    expect(events.of("task:succeeded").map((event) => event.taskId).sort()).toEqual([...first].sort());
+    expect(events.of("task:claimed")).toHaveLength(5);
+    expect((await db.storage.taskGet({ taskId: later }))?.state).toBe("pending");
+  });
+
+  it("stops when gracefulShutdown is sent from another storage instance", async () => {
+    const queue = await queueNamed("remote-stop");
+    const task: Task<Item, unknown, Tx> = { execute() {} };
+    const subscribe = vi.spyOn(db.storage, "subscribe");
+    const worker = new Worker(queue, task, { logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => subscribe.mock.results.length === 1, { message: "the worker's subscription" });
+    await subscribe.mock.results[0]!.value;
+
+    const otherPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    otherPool.on("error", () => undefined);
+    const otherStorage = new PgStorage(otherPool);
+    try {
+      await gracefulShutdown(otherStorage, { queue: "remote-stop" });
+      await running;
+    } finally {
+      await otherStorage.close();
+      await otherPool.end();
+    }
+    expect(events.of("worker:stopped")).toHaveLength(1);
+  });
+
+  it("fires the signal with TaskCancelledError when a running task is cancelled", async () => {
+    const queue = await queueNamed("cancel");
+    const started = deferred();
+    let reason: unknown;
+    const task: Task<Item, unknown, Tx> = {
+      async execute(cx) {
+        await insertEffect(cx.tx, "cancelled-task-write");
+        started.resolve();
+        reason = await Promise.race([aborted(cx.signal), work(10_000).then(() => "not aborted")]);
+      },
+    };
+    const id = await queue.enqueue(task, { n: 1 });
+    const worker = new Worker(queue, task, { logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await started.promise;
+    await queue.cancel(id);
+    await waitFor(() => events.of("task:cancelled").length === 1, { message: "the cancellation" });
+    await worker.shutdown();
+    await running;
+    expect((reason as Error).name).toBe("TaskCancelledError");
+    expect((await db.storage.taskGet({ taskId: id }))?.state).toBe("cancelled");
+    expect((await effectStats(db.pool)).rows).toBe(0);
+  });
+});
