@@ -89,6 +89,12 @@ describe("ZonedSchedule.parse", () => {
     expect(take(ZonedSchedule.parse("0 0 13 * ?").upcoming(from), 2)).toEqual(["2024-01-13T00:00:00.000Z", "2024-02-13T00:00:00.000Z"]);
     expect(take(ZonedSchedule.parse("0 0 ? * fri").upcoming(from), 2)).toEqual(["2024-01-05T00:00:00.000Z", "2024-01-12T00:00:00.000Z"]);
     expect(take(ZonedSchedule.parse("0 0 * * fri").upcoming(from), 2)).toEqual(["2024-01-05T00:00:00.000Z", "2024-01-12T00:00:00.000Z"]);
+    // A step over the whole field is a restriction too: odd days, or Fridays (the 12th is both even and a Friday).
+    expect(take(ZonedSchedule.parse("0 0 */2 * fri").upcoming(at("2024-01-10T12:00:00Z")), 3)).toEqual([
+      "2024-01-11T00:00:00.000Z",
+      "2024-01-12T00:00:00.000Z",
+      "2024-01-13T00:00:00.000Z",
+    ]);
   });
 
   it("reads a/n as a, a+n, ... up to the field's end", () => {
