@@ -8,7 +8,7 @@ export function scheduleCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.storage.scheduleGet({ queueName: f.queueName })).toBeNull();
       const createdAt = f.clock.now();
       await f.storage.scheduleUpsert({ queueName: f.queueName, cron: "@daily", timeZone: "America/Los_Angeles", input: { report: "sales" } });
-      expect(await f.storage.scheduleGet({ queueName: f.queueName })).toEqual({
+      expect(await f.storage.scheduleGet({ queueName: f.queueName })).toMatchObject({
         queueName: f.queueName,
         cron: "@daily",
         timeZone: "America/Los_Angeles",

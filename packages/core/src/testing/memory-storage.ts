@@ -97,7 +97,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     attempts: async (taskId) => structuredClone([...(this.#state.attempts.get(taskId) ?? [])]),
   };
 
-  #state = new MemoryState();
+  readonly #state = new MemoryState();
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #listeners = new Set<StorageEventListener>();
@@ -364,17 +364,14 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   // ---- writes and transactions -------------------------------------------------------------
 
   /**
-   * Runs one write. Without `tx` it applies to a copy of the state that replaces the committed
-   * state only when the whole write succeeded, so every call is all or nothing. With `tx` it is
-   * tried on the state as the transaction would see it (committed rows plus its earlier writes), so
-   * a fenced write throws now, and is buffered for the commit.
+   * Runs one write, all or nothing: if it throws, the journal undoes what it changed. With `tx`
+   * the write is tried on the state as the transaction would see it (committed rows plus its
+   * earlier writes) and undone again, so a fenced write throws now; it is buffered for the commit.
    */
   #write<Result>(tx: MemoryTransactionHandle | undefined, operation: MemoryOperation<Result>): Result {
     if (tx === undefined) {
-      const staged = this.#state.clone();
       const events: StorageEvent[] = [];
-      const result = operation(staged, events);
-      this.#state = staged;
+      const result = this.#state.atomically(() => operation(this.#state, events));
       this.#deliver(events);
       return result;
     }
@@ -382,16 +379,12 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
       throw new StorageError("MemoryStorage expects `tx` to be the handle of a transaction opened with its transactionOpen()");
     }
     tx.assertUsableBy(this);
-    const staged = this.#replay(tx, []);
-    const result = operation(staged, []);
+    const result = this.#state.tentatively(() => {
+      for (const earlier of tx.bufferedOperations()) earlier(this.#state, []);
+      return operation(this.#state, []);
+    });
     tx.bufferOperation(this, operation);
     return result;
-  }
-
-  #replay(handle: MemoryTransactionHandle, events: StorageEvent[]): MemoryState {
-    const staged = this.#state.clone();
-    for (const operation of handle.bufferedOperations()) operation(staged, events);
-    return staged;
   }
 
   #commit(handle: MemoryTransactionHandle): void {
@@ -402,15 +395,15 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     }
     handle.assertUsableBy(this);
     const events: StorageEvent[] = [];
-    let staged: MemoryState;
     try {
-      staged = this.#replay(handle, events);
+      this.#state.atomically(() => {
+        for (const operation of handle.bufferedOperations()) operation(this.#state, events);
+      });
     } catch (error) {
       handle.end("rolled-back", error);
       throw error;
     }
     const callbacks = [...handle.commitCallbacks()];
-    this.#state = staged;
     handle.end("committed");
     for (const callback of callbacks) {
       try {
