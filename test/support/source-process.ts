@@ -3,7 +3,6 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const tsxBin = `${repoRoot}node_modules/.bin/tsx`;
 
 /** A child process running a TypeScript file from the sources, with its output as lines. */
 export interface SourceProcess {
@@ -24,9 +23,11 @@ export interface SourceProcess {
  * pauses, several leaders).
  */
 export function spawnSourceProcess(file: string, args: string[] = [], env: Record<string, string> = {}): SourceProcess {
-  const child = spawn(tsxBin, ["--tsconfig", `${repoRoot}tsconfig.sources.json`, file, ...args], {
+  // `node --import tsx` keeps the script in this very process (the tsx binary would add a parent
+  // process), so signals sent to `child` reach the code under test.
+  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.sources.json`, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
