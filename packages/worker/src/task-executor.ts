@@ -78,9 +78,10 @@ class RunningAttempt<Tx> {
     this.#interrupt = null;
     // Discard before the signal fires, so code reacting to the signal already finds its
     // transaction dead: a write it tries afterwards fails instead of being silently dropped.
-    this.discarding = this.trx.discard(reason);
+    const discarding = this.trx.discard(reason);
     // Awaited (and any failure logged) when the outcome is recorded.
-    this.discarding.catch(() => undefined);
+    discarding.catch(() => undefined);
+    this.discarding = discarding;
     if (!this.controller.signal.aborted) this.controller.abort(reason);
     interrupt({ kind: "interrupted", reason });
   }
