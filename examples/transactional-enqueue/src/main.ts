@@ -8,8 +8,9 @@ type WelcomeEmail = { email: string };
 
 const db = process.env.DATABASE_URL ? new pg.Pool({ connectionString: process.env.DATABASE_URL }) : await openEmbeddedPostgres();
 await runMigrations(db);
-await db.query("create table if not exists signup (email text primary key, created_at timestamptz not null default now())");
-await db.query("truncate signup");
+const sql: PgQueryable = db; // both drivers speak node-postgres's query(text, params)
+await sql.query("create table if not exists signup (email text primary key, created_at timestamptz not null default now())");
+await sql.query("truncate signup");
 
 // Runs `body` in one transaction on either driver.
 async function inTransaction<T>(body: (tx: PgQueryable) => Promise<T>): Promise<T> {
@@ -59,7 +60,7 @@ const handle = job.start();
 await committed.result({ timeoutMs: 30_000 });
 await handle.shutdown();
 
-const signups = await db.query<{ email: string }>("select email from signup order by email");
+const signups: { rows: Array<{ email: string }> } = await sql.query("select email from signup order by email");
 const rolledBackSteps = (await rolledBack.status()).steps.length;
 console.log(`Sign-ups: ${signups.rows.map((row) => row.email).join(", ")}; emails sent: ${emailed.join(", ")}; rolled-back run rows: ${rolledBackSteps}`);
 if (emailed.join() !== "ada@example.com" || signups.rows.length !== 1 || rolledBackSteps !== 0) {
