@@ -40,7 +40,7 @@ function parseArguments(argv) {
 
 function build() {
   console.log("::: building the packages (pnpm exec turbo run build)");
-  const result = spawnSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], {
+  const result = spawnSync("pnpm", ["exec", "turbo", "run", "build", "--continue", "--output-logs=errors-only"], {
     cwd: repoRoot,
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" },
