@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 const packageNames = ["core", "queue-pg", "worker", "scheduler", "job"] as const;
 const root = fileURLToPath(new URL(".", import.meta.url));
@@ -31,7 +31,23 @@ export default defineConfig({
       })),
       {
         ...shared,
-        test: { ...shared.test, name: "repo", root, include: ["test/**/*.test.ts"] },
+        test: { ...shared.test, name: "repo", root, include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, "test/chaos/**"] },
+      },
+      {
+        ...shared,
+        // Real processes killed and paused on a shared 2-core machine: the scenarios run one file at
+        // a time, after every other project (groupOrder), so their timings measure the code and
+        // not the neighbours.
+        test: {
+          ...shared.test,
+          name: "chaos",
+          root,
+          include: ["test/chaos/**/*.test.ts"],
+          testTimeout: 240_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },

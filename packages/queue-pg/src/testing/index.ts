@@ -20,3 +20,10 @@ export { createTestDatabase, testServerUrl, type TestDatabase, type TestDatabase
 export { createPgliteStorage, type PgliteStorageOptions } from "./pglite-storage.js";
 export { createEffectsTable, insertEffect, effectStats, listEffectKeys } from "./effects.js";
 export { terminateConnections, type TerminateConnectionsOptions } from "./terminate-connections.js";
+export {
+  countTasksByState,
+  taskTableTuples,
+  vacuumTaskTable,
+  type TaskStateCounts,
+  type TaskTableTuples,
+} from "./task-table-stats.js";
