@@ -25,7 +25,7 @@ describe("Worker on PGlite (one transaction at a time)", () => {
   it("runs tasks that write through cx.tx alongside tasks that do not, with concurrency, without deadlocking", async () => {
     const queue = await Queue.builder<{ n: number }>().name("embedded").storage(embedded.storage).build();
     const task: Task<{ n: number }, unknown, Tx> = {
-      heartbeatMs: 50,
+      heartbeatMs: 1_000,
       async execute(cx, { n }) {
         if (n % 2 === 0) await insertEffect(cx.tx, `effect-${n}`);
         if (n % 5 === 0) throw new Error("fails once");
