@@ -5,9 +5,14 @@ import { insertEffect } from "@underway/queue-pg/testing";
 /** The transaction handle PgStorage gives tasks as `cx.tx`. */
 export type PgTx = ReturnType<PgStorage["transactionOpen"]>["tx"];
 
+/** The `application_name` of the chaos workers' pool connections, so a test can cut exactly those. */
+export const WORKER_APPLICATION_NAME = "underway-chaos-worker";
+
 /** What every chaos task takes: a number that names its effect. */
 export interface ChaosInput {
   n: number;
+  /** How long a `long` task works, overriding the worker's `workMs`. */
+  workMs?: number;
 }
 
 /** What a chaos task does in each attempt. */
@@ -41,12 +46,12 @@ export function chaosTask(settings: ChaosTaskSettings): Task<ChaosInput, unknown
     heartbeatMs: settings.heartbeatMs,
     ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
     retryPolicy: { maxAttempts: 100, initialIntervalMs: 50, maxIntervalMs: 500 },
-    async execute(cx, { n }) {
+    async execute(cx, { n, workMs }) {
       if (settings.mode === "noop") return;
       await insertEffect(cx.tx, effectKey(n), `pid ${process.pid} attempt ${cx.attempt}`);
       if (settings.mode === "long") {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, settings.workMs ?? 0);
+          const timer = setTimeout(resolve, workMs ?? settings.workMs ?? 0);
           cx.signal.addEventListener("abort", () => {
             clearTimeout(timer);
             resolve();

@@ -7,7 +7,7 @@ import pg from "pg";
 import { Queue, silentLogger } from "@underway/core";
 import { PgStorage } from "@underway/queue-pg";
 import { Worker } from "@underway/worker";
-import { chaosTask, type ChaosInput, type ChaosMode } from "./chaos-task.js";
+import { WORKER_APPLICATION_NAME, chaosTask, type ChaosInput, type ChaosMode } from "./chaos-task.js";
 
 const environment = process.env;
 const databaseUrl = environment.DATABASE_URL;
@@ -17,7 +17,7 @@ const concurrency = Number(environment.CONCURRENCY ?? "10");
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-const pool = new pg.Pool({ connectionString: databaseUrl, max: concurrency + 4, connectionTimeoutMillis: 5_000 });
+const pool = new pg.Pool({ connectionString: databaseUrl, max: concurrency + 4, connectionTimeoutMillis: 5_000, application_name: WORKER_APPLICATION_NAME });
 pool.on("error", () => undefined);
 const storage = new PgStorage(pool);
 const queue = await Queue.builder<ChaosInput>().name(queueName).storage(storage).build();
