@@ -92,3 +92,35 @@ export function installedVersion(name, fromUrl) {
   }
   return "unknown";
 }
+
+/**
+ * Idle latency, the same way for every participant: after `settleMs` (listeners connect), run
+ * `warmup` discarded rounds, then `samples` rounds of `measureOne(round)`, `gapMs` apart.
+ * `measureOne` enqueues one task, resolves with the ms from the enqueue call to the handler's
+ * start, and returns only once that task has finished, so every sample meets an idle worker.
+ */
+export async function sampleLatency({ samples, warmup = 5, gapMs, settleMs = 500, measureOne }) {
+  await pause(settleMs);
+  const latencies = [];
+  for (let round = 0; round < warmup + samples; round += 1) {
+    const latency = await measureOne(round);
+    if (round >= warmup) latencies.push(latency);
+    await pause(gapMs);
+  }
+  const p50Ms = percentileOf(latencies, 0.5);
+  return {
+    value: p50Ms,
+    unit: "ms",
+    count: latencies.length,
+    extra: { p50Ms, p99Ms: percentileOf(latencies, 0.99), maxMs: Math.max(...latencies), warmup, gapMs, settleMs },
+  };
+}
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function percentileOf(values, fraction) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))];
+}

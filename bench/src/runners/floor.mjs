@@ -4,8 +4,7 @@
 // statements.
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { chunk, numberedInputs, runRunner } from "../runner-main.mjs";
-import { percentile } from "../statistics.mjs";
+import { chunk, numberedInputs, runRunner, sampleLatency } from "../runner-main.mjs";
 
 const queueName = "bench";
 
@@ -183,32 +182,29 @@ const metrics = {
     await listener.query("listen floor_wakeup");
     let wake;
     listener.on("notification", () => wake?.());
-    const samples = [];
-    for (let sample = 0; sample < params.samples; sample += 1) {
-      const woken = new Promise((resolve) => (wake = resolve));
-      const started = performance.now();
-      await pool.query({
-        name: "floor_insert_notify",
-        text: "with inserted as (insert into floor_task (queue_name, input) values ($1, $2) returning id) select pg_notify('floor_wakeup', id::text) from inserted",
-        values: [queueName, JSON.stringify({ n: sample })],
-      });
-      await woken;
-      const { rows } = await claimer.query({ ...claimOne, values: [queueName] });
-      samples.push(performance.now() - started);
-      if (rows.length !== 1) throw new Error("the notified task was not claimable");
-      await claimer.query({ ...completeOne, values: [rows[0].id] });
-      await new Promise((resolve) => setTimeout(resolve, params.gapMs));
-    }
+    const latency = await sampleLatency({
+      samples: params.samples,
+      gapMs: params.gapMs,
+      measureOne: async (round) => {
+        const woken = new Promise((resolve) => (wake = resolve));
+        const started = performance.now();
+        await pool.query({
+          name: "floor_insert_notify",
+          text: "with inserted as (insert into floor_task (queue_name, input) values ($1, $2) returning id) select pg_notify('floor_wakeup', id::text) from inserted",
+          values: [queueName, JSON.stringify({ n: round })],
+        });
+        await woken;
+        const { rows } = await claimer.query({ ...claimOne, values: [queueName] });
+        const elapsed = performance.now() - started;
+        if (rows.length !== 1) throw new Error("the notified task was not claimable");
+        await claimer.query({ ...completeOne, values: [rows[0].id] });
+        return elapsed;
+      },
+    });
     listener.release();
     claimer.release();
     await pool.end();
-    return {
-      value: percentile(samples, 0.5),
-      unit: "ms",
-      count: samples.length,
-      settings: { path: "INSERT + pg_notify in one statement; LISTEN connection wakes a claimer; claim 1 (SKIP LOCKED)", gapMs: params.gapMs },
-      extra: { p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: Math.max(...samples) },
-    };
+    return { ...latency, settings: { path: "INSERT + pg_notify in one statement; LISTEN connection wakes a claimer; claim 1 (SKIP LOCKED)" } };
   },
 };
 

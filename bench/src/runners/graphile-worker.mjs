@@ -3,8 +3,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { Logger, makeWorkerUtils, run, runMigrations } from "graphile-worker";
-import { chunk, installedVersion, numberedInputs, runRunner, waitFor } from "../runner-main.mjs";
-import { percentile } from "../statistics.mjs";
+import { chunk, installedVersion, numberedInputs, runRunner, sampleLatency, waitFor } from "../runner-main.mjs";
 import { drainWithWorkerProcesses, serveWorkerProcess } from "../worker-processes.mjs";
 
 const version = installedVersion("graphile-worker", import.meta.url);
@@ -163,25 +162,22 @@ const metrics = {
         },
       },
     });
-    const samples = [];
-    for (let sample = 0; sample < params.samples; sample += 1) {
-      const handlerStarted = new Promise((resolve) => (onStart = () => resolve(performance.now())));
-      const began = performance.now();
-      await utils.addJob(taskIdentifier, { sample });
-      samples.push((await handlerStarted) - began);
-      await waitFor(async () => (await countRemaining(pool)) === 0, { timeoutMs: 30_000, intervalMs: 2, what: "completion" });
-      await new Promise((resolve) => setTimeout(resolve, params.gapMs));
-    }
+    const latency = await sampleLatency({
+      samples: params.samples,
+      gapMs: params.gapMs,
+      measureOne: async (round) => {
+        const handlerStarted = new Promise((resolve) => (onStart = () => resolve(performance.now())));
+        const began = performance.now();
+        await utils.addJob(taskIdentifier, { round });
+        const elapsed = (await handlerStarted) - began;
+        await waitFor(async () => (await countRemaining(pool)) === 0, { timeoutMs: 30_000, intervalMs: 2, what: "completion" });
+        return elapsed;
+      },
+    });
     await runner.stop();
     await utils.release();
     await pool.end();
-    return {
-      value: percentile(samples, 0.5),
-      unit: "ms",
-      count: samples.length,
-      settings: { ...describeProfile("default"), notify: "LISTEN/NOTIFY (always on)", gapMs: params.gapMs },
-      extra: { p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: Math.max(...samples) },
-    };
+    return { ...latency, settings: { ...describeProfile("default"), notify: "LISTEN/NOTIFY (always on)" } };
   },
 
   // Worker-process side of the drains.

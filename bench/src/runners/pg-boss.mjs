@@ -3,8 +3,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { PgBoss } from "pg-boss";
-import { chunk, installedVersion, numberedInputs, runRunner, waitFor } from "../runner-main.mjs";
-import { percentile } from "../statistics.mjs";
+import { chunk, installedVersion, numberedInputs, runRunner, sampleLatency, waitFor } from "../runner-main.mjs";
 import { drainWithWorkerProcesses, serveWorkerProcess } from "../worker-processes.mjs";
 
 const version = installedVersion("pg-boss", import.meta.url);
@@ -149,36 +148,28 @@ const metrics = {
   async latency(params) {
     const boss = await startBoss(params, { useListenNotify: true });
     await boss.createQueue(queueName, { notify: true });
-    const startedAt = new Map();
     let onStart;
-    let onDone;
     const workOptions = { localConcurrency: 10 };
-    await boss.work(queueName, workOptions, async ([job]) => {
-      onStart?.(job.data.sample);
+    await boss.work(queueName, workOptions, async () => {
+      onStart?.();
       return null;
     });
     const pool = openPool(params, 2);
-    const samples = [];
-    for (let sample = 0; sample < params.samples; sample += 1) {
-      const handlerStarted = new Promise((resolve) => (onStart = () => resolve(performance.now())));
-      const began = performance.now();
-      startedAt.set(sample, began);
-      await boss.send(queueName, { sample });
-      const startedMs = await handlerStarted;
-      samples.push(startedMs - began);
-      await waitFor(async () => (await countCompleted(pool, queueName)) === sample + 1, { timeoutMs: 30_000, intervalMs: 2, what: "completion" });
-      await new Promise((resolve) => setTimeout(resolve, params.gapMs));
-    }
-    onDone = undefined;
+    const latency = await sampleLatency({
+      samples: params.samples,
+      gapMs: params.gapMs,
+      measureOne: async (round) => {
+        const handlerStarted = new Promise((resolve) => (onStart = () => resolve(performance.now())));
+        const began = performance.now();
+        await boss.send(queueName, { round });
+        const elapsed = (await handlerStarted) - began;
+        await waitFor(async () => (await countCompleted(pool, queueName)) === round + 1, { timeoutMs: 30_000, intervalMs: 2, what: "completion" });
+        return elapsed;
+      },
+    });
     await boss.stop({ graceful: true });
     await pool.end();
-    return {
-      value: percentile(samples, 0.5),
-      unit: "ms",
-      count: samples.length,
-      settings: { constructor: "useListenNotify: true", queue: "notify: true", work: workOptions, gapMs: params.gapMs },
-      extra: { p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: Math.max(...samples) },
-    };
+    return { ...latency, settings: { constructor: "useListenNotify: true", queue: "notify: true", work: workOptions } };
   },
 
   // Worker-process side of the drains.

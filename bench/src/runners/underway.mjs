@@ -5,8 +5,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { NotAvailable, chunk, numberedInputs, runRunner, waitFor } from "../runner-main.mjs";
-import { percentile } from "../statistics.mjs";
+import { NotAvailable, chunk, numberedInputs, runRunner, sampleLatency, waitFor } from "../runner-main.mjs";
 import { drainWithWorkerProcesses, serveWorkerProcess } from "../worker-processes.mjs";
 
 const thisFile = fileURLToPath(import.meta.url);
@@ -195,25 +194,21 @@ const metrics = {
     const worker = new opened.Worker(opened.queue, task, workerProfiles.default);
     const running = worker.run();
     running.catch?.((error) => console.error(`worker stopped: ${error?.message ?? error}`));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // let the listener subscribe before the first sample
-    const samples = [];
-    for (let sample = 0; sample < params.samples; sample += 1) {
-      const handlerStarted = new Promise((resolve) => (onStart = () => resolve(performance.now())));
-      const began = performance.now();
-      await opened.queue.enqueue(task, { sample });
-      samples.push((await handlerStarted) - began);
-      await waitFor(async () => (await countSucceeded(opened.pool)) === sample + 1, { timeoutMs: 30_000, intervalMs: 2, what: "completion" });
-      await new Promise((resolve) => setTimeout(resolve, params.gapMs));
-    }
+    const latency = await sampleLatency({
+      samples: params.samples,
+      gapMs: params.gapMs,
+      measureOne: async (round) => {
+        const handlerStarted = new Promise((resolve) => (onStart = () => resolve(performance.now())));
+        const began = performance.now();
+        await opened.queue.enqueue(task, { round });
+        const elapsed = (await handlerStarted) - began;
+        await waitFor(async () => (await countSucceeded(opened.pool)) === round + 1, { timeoutMs: 30_000, intervalMs: 2, what: "completion" });
+        return elapsed;
+      },
+    });
     await worker.shutdown();
     await closeStorage(opened);
-    return {
-      value: percentile(samples, 0.5),
-      unit: "ms",
-      count: samples.length,
-      settings: { ...workerProfiles.default, notify: "LISTEN/NOTIFY (always on)", gapMs: params.gapMs },
-      extra: { p50Ms: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99), maxMs: Math.max(...samples) },
-    };
+    return { ...latency, settings: { ...workerProfiles.default, notify: "LISTEN/NOTIFY (always on)" } };
   },
 
   // Worker-process side of the drains.
