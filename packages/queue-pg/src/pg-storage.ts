@@ -258,13 +258,24 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const row = rows.find((candidate) => candidate.id === params.taskId);
     if (!row) throw new TaskNotFoundError(params.taskId);
     const state = row.state as "succeeded" | "cancelled";
-    return { state, followUpIds: state === "succeeded" ? (params.followUps ?? []).map((followUp) => followUp.task.id) : [] };
+    if (state === "cancelled") return { state, followUpIds: [] };
+    const followUps = params.followUps ?? [];
+    const written = new Set(rows.map((candidate) => candidate.follow_up_id as string | null).filter((id) => id !== null));
+    const followUpIds = followUps.map((followUp) => followUp.task.id);
+    const skipped = followUps.map((followUp, index) => ({ followUp, index })).filter(({ followUp }) => !written.has(followUp.task.id));
+    // A follow-up skipped for its dedupe key stands for the live task that holds the key.
+    for (const { followUp, index } of skipped) {
+      if (followUp.task.dedupeKey === null) continue;
+      const holders = await this.#run("taskComplete", this.#statements.enqueue.findByDedupeKey, [followUp.queueName, [followUp.task.dedupeKey]], tx);
+      if (holders[0]) followUpIds[index] = holders[0].id as string;
+    }
+    return { state, followUpIds };
   }
 
   async taskCompleteMany({ attempts, tx }: TaskCompleteManyParams<PgQueryable>): Promise<CompleteManyOutcome> {
     if (attempts.length === 0) return { rejected: [], cancelled: [] };
     const rows = await this.#completeRows(attempts, tx);
-    const stateById = new Map(rows.map((row) => [row.id as string, row.state as string]));
+    const stateById = new Map(rows.filter((row) => row.id !== null).map((row) => [row.id as string, row.state as string]));
     return {
       rejected: attempts.filter((attempt) => !stateById.has(attempt.taskId)).map((attempt) => attempt.taskId),
       cancelled: attempts.filter((attempt) => stateById.get(attempt.taskId) === "cancelled").map((attempt) => attempt.taskId),
@@ -422,8 +433,8 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async close(): Promise<void> {
-    await this.#listener.stop();
     await this.#driver.close();
+    await this.#listener.stop();
   }
 }
 

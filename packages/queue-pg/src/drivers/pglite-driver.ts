@@ -14,6 +14,9 @@ export class PgliteDriver implements DatabaseDriver {
   readonly kind = "pglite" as const;
   #pglite: PGlite;
   #heldLocks: Set<string>;
+  #ownLocks = new Set<LeaderLock>();
+  // Attempt transactions not yet ended; each removes itself when it ends.
+  #transactions = new Set<PgliteTransaction>();
 
   constructor(pglite: PGlite) {
     this.#pglite = pglite;
@@ -40,7 +43,9 @@ export class PgliteDriver implements DatabaseDriver {
   }
 
   transactionOpen(): StorageTransaction<PgQueryable> {
-    return new PgliteTransaction(this.#pglite);
+    const transaction: PgliteTransaction = new PgliteTransaction(this.#pglite, () => this.#transactions.delete(transaction));
+    this.#transactions.add(transaction);
+    return transaction;
   }
 
   async lockTry([scope, key]: [string, string]): Promise<LeaderLock | null> {
@@ -48,37 +53,53 @@ export class PgliteDriver implements DatabaseDriver {
     if (this.#heldLocks.has(lockName)) return null;
     this.#heldLocks.add(lockName);
     const controller = new AbortController();
-    return {
+    const lock: LeaderLock = {
       signal: controller.signal,
       release: async () => {
         if (controller.signal.aborted) return;
         this.#heldLocks.delete(lockName);
+        this.#ownLocks.delete(lock);
         controller.abort(new Error("The leader lock was released"));
       },
     };
+    this.#ownLocks.add(lock);
+    return lock;
   }
 
   async listen(channels: ReadonlyArray<string>, onNotification: (notification: RawNotification) => void): Promise<ListenConnection> {
+    let active = true;
     const unsubscribers: Array<() => Promise<void>> = [];
+    const unlistenAll = () => Promise.all(unsubscribers.map((unsubscribe) => unsubscribe().catch(() => undefined)));
     try {
       for (const channel of channels) {
         // PGlite lower-cases unquoted names; quoting keeps the channel exactly as sent.
-        unsubscribers.push(await this.#pglite.listen(`"${channel}"`, (payload) => onNotification({ channel, payload })));
+        unsubscribers.push(
+          await this.#pglite.listen(`"${channel}"`, (payload) => {
+            if (active) onNotification({ channel, payload });
+          }),
+        );
       }
     } catch (error) {
-      await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe().catch(() => undefined)));
+      await unlistenAll();
       throw error;
     }
     return {
       lost: new Promise<unknown>(() => undefined),
       close: async () => {
-        if (this.#pglite.closed) return;
-        await Promise.all(unsubscribers.map((unsubscribe) => unsubscribe().catch(() => undefined)));
+        active = false;
+        // Not awaited: UNLISTEN queues behind any transaction open on the instance, and closing a
+        // subscription must not wait for (or deadlock with) an attempt still holding one.
+        if (!this.#pglite.closed) void unlistenAll();
       },
     };
   }
 
   async close(): Promise<void> {
-    // Nothing of its own: the PGlite instance belongs to the caller.
+    // The PGlite instance belongs to the caller; what this storage holds on it is released: its
+    // locks, and any attempt transaction still open, which would otherwise block the instance.
+    const transactions = [...this.#transactions];
+    this.#transactions.clear();
+    await Promise.all(transactions.map((transaction) => transaction.discard(new Error("The storage was closed"))));
+    await Promise.all([...this.#ownLocks].map((lock) => lock.release()));
   }
 }

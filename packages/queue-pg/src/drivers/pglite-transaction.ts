@@ -21,8 +21,11 @@ export class PgliteTransaction implements StorageTransaction<PgQueryable> {
   #decide: ((outcome: Outcome) => void) | undefined;
   #endReason: unknown;
 
-  constructor(pglite: PGlite) {
+  #onEnd: () => void;
+
+  constructor(pglite: PGlite, onEnd: () => void = () => undefined) {
     this.#pglite = pglite;
+    this.#onEnd = onEnd;
     const query = (...args: unknown[]) => this.#query(args);
     this.tx = new PgliteTransactionClient(query) as unknown as PgQueryable;
   }
@@ -45,6 +48,7 @@ export class PgliteTransaction implements StorageTransaction<PgQueryable> {
   }
 
   async #end(outcome: Outcome, operation: string): Promise<void> {
+    this.#onEnd();
     if (this.#phase === "idle" || this.#phase === "ended") {
       this.#phase = "ended";
       return;

@@ -41,10 +41,15 @@ export class PoolDriver implements DatabaseDriver {
     } catch (error) {
       throw mapDriverError(error, "transaction begin");
     }
+    // Checked-out clients have no pool listener; a connection cut between two statements must
+    // fail the next statement, not crash the process with an unhandled 'error' event.
+    const ignoreClientError = (): void => undefined;
+    client.on("error", ignoreClientError);
     try {
       await client.query("BEGIN");
       const result = await work(client as unknown as PgQueryable);
       await client.query("COMMIT");
+      client.removeListener("error", ignoreClientError);
       client.release();
       return result;
     } catch (error) {
@@ -52,7 +57,10 @@ export class PoolDriver implements DatabaseDriver {
         client.release(error instanceof Error ? error : true);
       } else {
         await client.query("ROLLBACK").then(
-          () => client.release(),
+          () => {
+            client.removeListener("error", ignoreClientError);
+            client.release();
+          },
           (rollbackError: unknown) => client.release(rollbackError instanceof Error ? rollbackError : true),
         );
       }

@@ -18,6 +18,10 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   #client: PoolClient | undefined;
   #opening: Promise<PoolClient> | undefined;
   #endReason: unknown;
+  // A checked-out client has no pool listener: without one, a connection cut while the task works
+  // between two statements would be an unhandled 'error' event and end the whole process. The
+  // error itself needs no handling here; the next statement on the client fails with it.
+  #onClientError = (): void => undefined;
 
   constructor(pool: Pool) {
     this.#pool = pool;
@@ -38,10 +42,10 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
       const result = await client.query("COMMIT");
       // Postgres answers COMMIT on an aborted transaction with ROLLBACK and no error.
       if ((result as { command?: string }).command === "ROLLBACK") {
-        client.release();
+        this.#returnToPool(client);
         throw new StorageError("The transaction was rolled back at commit because a statement inside it failed");
       }
-      client.release();
+      this.#returnToPool(client);
     } catch (error) {
       if (StorageError.isInstance(error)) throw error;
       client.release(error instanceof Error ? error : true);
@@ -56,7 +60,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     this.#client = undefined;
     try {
       await client.query("ROLLBACK");
-      client.release();
+      this.#returnToPool(client);
     } catch (error) {
       client.release(error instanceof Error ? error : true);
       if (isConnectionError(error)) return; // the server rolled back when the connection died
@@ -90,6 +94,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
       this.#phase = "ended";
       throw mapDriverError(error, "transaction begin");
     }
+    client.on("error", this.#onClientError);
     if (this.#ended()) {
       client.release(new Error("transaction discarded while opening"));
       throw this.#endedError();
@@ -108,6 +113,12 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     this.#client = client;
     this.#phase = "open";
     return client;
+  }
+
+  /** Gives a healthy client back to the pool, which watches it again while it is idle. */
+  #returnToPool(client: PoolClient): void {
+    client.removeListener("error", this.#onClientError);
+    client.release();
   }
 
   // A method, not a field comparison: the phase changes across awaits, which narrowing ignores.

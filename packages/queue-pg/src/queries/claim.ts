@@ -20,7 +20,7 @@ export const LEASE_EXPIRED_CANCELLED_MESSAGE = "Task lease expired after a cance
  *   has the claim order, so parallel claimers never wait on each other and never share a task.
  *   Each branch locks at most `limit` rows; the best `limit` of both are claimed.
  * - A task with a concurrency key is a candidate only when no task of its key is running and no
- *   due task of its key comes earlier in claim order, so each key yields at most one task, the
+ *   pending task of its key (due or not) comes earlier in claim order, so each key yields at most one task, the
  *   first. Claimers racing past this check are stopped by the unique index on running keys; the
  *   caller retries on that violation.
  * - Claiming bumps `attempt_count`, sets the fencing token `current_attempt` to it, starts a
@@ -36,7 +36,7 @@ export function claimStatement(schema: string): SqlStatement {
       and not exists (
         select 1 from ${schema}.task earlier
         where earlier.task_queue_name = t.task_queue_name and earlier.concurrency_key = t.concurrency_key
-          and earlier.state = 'pending' and earlier.run_at <= ${NOW} and earlier.id <> t.id
+          and earlier.state = 'pending' and earlier.id <> t.id
           and (earlier.priority > t.priority
                or (earlier.priority = t.priority
                    and (earlier.run_at, earlier.created_at, earlier.id) < (t.run_at, t.created_at, t.id))))))`;

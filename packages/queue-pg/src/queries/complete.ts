@@ -5,7 +5,8 @@ import { NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_CONFLICT_DO_
  * Values: `$1` now, `$2` queue names, `$3` task ids, `$4` attempt numbers, `$5` outputs (JSON
  * text or null), `$6` finished channel, `$7` available channel, `$8` follow-up parent task ids,
  * `$9` follow-up queue names, `$10`... the follow-ups' new-task arrays. Rows: `{ id, state }` of
- * each completed task; a task missing from them was fenced.
+ * each completed task (a task missing from them was fenced), then `{ follow_up_id }` of each
+ * follow-up written (one skipped for its dedupe key is missing).
  *
  * Why it is correct: the update is fenced row by row on `state = 'in_progress'` and the presented
  * attempt number, and Postgres re-checks that condition on the latest row version if a concurrent
@@ -44,8 +45,9 @@ export function completeStatement(schema: string): SqlStatement {
       select ${newTaskSelectList(schema, "n.queue_name")}
       from follow_up_source n
       ${ON_DEDUPE_CONFLICT_DO_NOTHING}
-      returning pg_notify($7, task_queue_name)
+      returning id, pg_notify($7, task_queue_name)
     )
-    select f.id::text as id, f.state::text as state
-    from finished f`);
+    select f.id::text as id, f.state::text as state, null::text as follow_up_id from finished f
+    union all
+    select null, null, i.id::text from follow_up_inserted i`);
 }
