@@ -1,0 +1,56 @@
+import { Queue, ValidationError, type Task } from "@underway/core";
+import type { PgQueryable } from "@underway/queue-pg";
+import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database?.drop());
+
+// A Standard Schema written out by hand: integers only.
+const integerInput = {
+  "~standard": {
+    version: 1 as const,
+    vendor: "queue-pg-test",
+    validate: (value: unknown) =>
+      typeof value === "object" && value !== null && Number.isInteger((value as { n?: unknown }).n)
+        ? { value: value as { n: number } }
+        : { issues: [{ message: "n must be an integer", path: ["n"] }] },
+  },
+};
+const numbered: Task<{ n: number }, unknown, PgQueryable> = { execute: () => undefined, schema: integerInput };
+
+async function count(queueName: string): Promise<number> {
+  const result = await database.pool.query("select count(*)::int as count from underway.task where task_queue_name = $1", [queueName]);
+  return result.rows[0].count;
+}
+
+it("enqueues 100 000 small inputs in one call, ids in input order", async () => {
+  const queue = await Queue.builder<{ n: number }>().name("hundred-k").storage(database.storage).build();
+  const inputs = Array.from({ length: 100_000 }, (_, n) => ({ n }));
+  const ids = await queue.enqueueMany(numbered, inputs);
+  expect(ids).toHaveLength(100_000);
+  expect(await count("hundred-k")).toBe(100_000);
+  for (const index of [0, 4_999, 5_000, 54_321, 99_999]) {
+    expect((await queue.getTask(ids[index]!))?.input).toEqual({ n: index });
+  }
+}, 120_000);
+
+it("writes nothing when one input of the batch is invalid", async () => {
+  const queue = await Queue.builder<{ n: number }>().name("one-bad").storage(database.storage).build();
+  const inputs = Array.from({ length: 1_000 }, (_, n) => ({ n }));
+  inputs[777] = { n: 1.5 };
+  await expect(queue.enqueueMany(numbered, inputs)).rejects.toBeInstanceOf(ValidationError);
+  expect(await count("one-bad")).toBe(0);
+});
+
+it("rolls back every chunk when a later chunk fails in the database", async () => {
+  const queue = await Queue.builder<{ n: number }>().name("chunk-fail").storage(database.storage).build();
+  const prepared = await Promise.all(Array.from({ length: 12_000 }, (_, n) => queue.prepare(numbered, { n })));
+  // The same id twice, far apart: the second chunk violates the primary key.
+  prepared[11_000] = { ...prepared[11_000]!, id: prepared[10]!.id };
+  await expect(database.storage.taskEnqueue({ queueName: "chunk-fail", tasks: prepared })).rejects.toMatchObject({ code: "STORAGE" });
+  expect(await count("chunk-fail")).toBe(0);
+});

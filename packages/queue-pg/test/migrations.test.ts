@@ -1,0 +1,61 @@
+import { ConfigError } from "@underway/core";
+import { PgStorage, runMigrations } from "@underway/queue-pg";
+import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newTask } from "./support/new-task.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database?.drop());
+
+describe("runMigrations", () => {
+  it("lets 5 concurrent runs succeed, applying each migration once", async () => {
+    const applied = await Promise.all(Array.from({ length: 5 }, () => runMigrations(database.pool, { schema: "concurrent_runs" })));
+    expect(applied.reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
+    expect(applied.filter((count) => count > 0)).toHaveLength(1);
+    const bookkeeping = await database.pool.query("select count(*)::int as count from concurrent_runs.underway_migrations");
+    expect(bookkeeping.rows[0].count).toBe(applied.reduce((sum, count) => sum + count, 0));
+  });
+
+  it("does nothing on a second run", async () => {
+    const before = await database.pool.query("select version, applied_at from underway.underway_migrations order by version");
+    expect(await runMigrations(database.pool)).toBe(0);
+    const after = await database.pool.query("select version, applied_at from underway.underway_migrations order by version");
+    expect(after.rows).toEqual(before.rows);
+  });
+
+  it("leaves search_path alone", async () => {
+    const client = await database.pool.connect();
+    try {
+      const before = (await client.query("show search_path")).rows[0].search_path;
+      await runMigrations(database.pool, { schema: "path_check" });
+      const after = (await client.query("show search_path")).rows[0].search_path;
+      expect(after).toBe(before);
+      expect(after).not.toContain("path_check");
+    } finally {
+      client.release();
+    }
+  });
+
+  it("works in a custom schema, apart from the default one", async () => {
+    await runMigrations(database.pool, { schema: "Tenant_42" });
+    const storage = new PgStorage(database.pool, { schema: "Tenant_42" });
+    const task = newTask({ tenant: 42 });
+    await storage.taskEnqueue({ queueName: "custom", tasks: [task] });
+    expect((await storage.taskClaim({ queueName: "custom", limit: 1 })).map((claimed) => claimed.id)).toEqual([task.id]);
+    expect(await database.storage.taskGet({ taskId: task.id })).toBeNull();
+    const stored = await database.pool.query(`select count(*)::int as count from "Tenant_42".task`);
+    expect(stored.rows[0].count).toBe(1);
+  });
+
+  it("rejects a schema name that is not a plain identifier, before touching the database", async () => {
+    const hostile = 'x"; drop table y; --';
+    await expect(runMigrations(database.pool, { schema: hostile })).rejects.toBeInstanceOf(ConfigError);
+    expect(() => new PgStorage(database.pool, { schema: hostile })).toThrow(ConfigError);
+    for (const name of ["", "1abc", "a-b", "a".repeat(64), "naïve"]) {
+      expect(() => new PgStorage(database.pool, { schema: name }), name).toThrow(ConfigError);
+    }
+  });
+});
