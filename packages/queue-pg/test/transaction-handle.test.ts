@@ -1,0 +1,73 @@
+import { StorageError } from "@underway/core";
+import { underwaySchema } from "@underway/queue-pg";
+import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { newTask, waitFor } from "./support/new-task.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase({ poolSize: 4 });
+  await database.pool.query("create table note (body text not null)");
+});
+afterAll(() => database?.drop());
+
+async function backendsInTransaction(): Promise<number> {
+  const result = await database.pool.query(
+    "select count(*)::int as count from pg_stat_activity where datname = $1 and state like 'idle in transaction%'",
+    [database.name],
+  );
+  return result.rows[0].count;
+}
+
+it("sends nothing until the first query, then BEGIN ahead of it; commit releases the client", async () => {
+  const transaction = database.storage.transactionOpen();
+  expect(transaction.isOpen).toBe(false);
+  expect(database.pool.totalCount - database.pool.idleCount).toBe(0);
+  await transaction.tx.query("insert into note (body) values ($1)", ["committed"]);
+  expect(transaction.isOpen).toBe(true);
+  expect(await backendsInTransaction()).toBe(1);
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'committed'")).rows[0].count).toBe(0);
+  await transaction.commit();
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'committed'")).rows[0].count).toBe(1);
+  expect(database.pool.totalCount - database.pool.idleCount).toBe(0);
+});
+
+it("discard destroys the connection: the writes are gone and a late query rejects", async () => {
+  const transaction = database.storage.transactionOpen();
+  await transaction.tx.query("insert into note (body) values ($1)", ["discarded"]);
+  const pid = (await transaction.tx.query("select pg_backend_pid() as pid")).rows[0].pid;
+  const poolSizeBefore = database.pool.totalCount;
+  await transaction.discard(new Error("attempt timed out"));
+  expect(database.pool.totalCount).toBe(poolSizeBefore - 1);
+  await expect(transaction.tx.query("select 1")).rejects.toBeInstanceOf(StorageError);
+  await waitFor(async () => {
+    const alive = await database.pool.query("select count(*)::int as count from pg_stat_activity where pid = $1", [pid]);
+    return alive.rows[0].count === 0;
+  }, "the discarded backend to end");
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'discarded'")).rows[0].count).toBe(0);
+  await expect(transaction.commit()).resolves.toBeUndefined();
+});
+
+it("works as a drizzle node-postgres client, together with storage calls in the same transaction", async () => {
+  const transaction = database.storage.transactionOpen();
+  const db = drizzle(transaction.tx as never);
+  await db.execute(sql`insert into note (body) values (${"through drizzle"})`);
+  const task = newTask({ via: "drizzle" });
+  await database.storage.taskEnqueue({ queueName: "drizzle-tx", tasks: [task], tx: transaction.tx });
+  const { task: taskTable } = underwaySchema;
+  const rows = await db.select({ id: taskTable.id, state: taskTable.state }).from(taskTable).where(sql`${taskTable.taskQueueName} = 'drizzle-tx'`);
+  expect(rows).toEqual([{ id: task.id, state: "pending" }]);
+  await transaction.rollback();
+  expect(await database.storage.taskGet({ taskId: task.id })).toBeNull();
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'through drizzle'")).rows[0].count).toBe(0);
+});
+
+it("reports a commit of a transaction aborted by a failed statement as an error, keeping nothing", async () => {
+  const transaction = database.storage.transactionOpen();
+  await transaction.tx.query("insert into note (body) values ('aborted')");
+  await expect(transaction.tx.query("select * from no_such_table")).rejects.toThrow();
+  await expect(transaction.commit()).rejects.toBeInstanceOf(StorageError);
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'aborted'")).rows[0].count).toBe(0);
+});
