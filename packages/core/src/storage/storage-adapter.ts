@@ -218,6 +218,13 @@ export interface StorageCapabilities {
   crossProcessEvents: boolean;
   /** The storage survives a process restart (false for the in-memory storage). */
   durable: boolean;
+  /**
+   * A statement made outside an open transaction runs while that transaction stays open. False
+   * for single-session engines such as PGlite, where it waits until the transaction ends (so a
+   * caller must not wait on it while holding the transaction); conformance cases that read around
+   * an open transaction are skipped then. Omitted means true.
+   */
+  concurrentTransactions?: boolean;
 }
 
 /** Parameters of {@link StorageAdapter.queueUpsert}. */
