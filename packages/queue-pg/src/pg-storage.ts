@@ -137,7 +137,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     this.#channels = notificationChannels(schema);
     this.#listener = new NotificationListener(this.#driver, this.#channels, logger);
     const pg = this.#driver.kind === "pg";
-    this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true };
+    this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true, concurrentTransactions: pg };
     this.#statements = {
       enqueue: enqueueStatements(quoted),
       claim: claimStatement(quoted),
