@@ -7,3 +7,10 @@ export interface PgQueryable {
   // `any` rows: callers choose their own row types, as with node-postgres itself.
   query(text: string, params?: unknown[]): Promise<{ rows: any[]; rowCount?: number | null; affectedRows?: number }>;
 }
+
+// With this package installed, `cx.tx` in tasks and job steps is typed as a PgQueryable by default.
+declare module "@underway/core" {
+  interface Register {
+    tx: PgQueryable;
+  }
+}
