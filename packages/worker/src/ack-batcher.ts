@@ -15,6 +15,8 @@ export interface AckBatcherOptions {
   /** Backoff before the second try, in ms; doubles after each failed try. */
   retryDelayMs?: number;
   logger: Logger;
+  /** Called after each batch has been written or given up, so a waiting claimer can go on. */
+  onBatchSettled?: () => void;
 }
 
 interface PendingAck {
@@ -37,6 +39,7 @@ export class AckBatcher {
   readonly #maxTries: number;
   readonly #retryDelayMs: number;
   readonly #logger: Logger;
+  readonly #onBatchSettled: () => void;
   #pending: PendingAck[] = [];
   #flushing: Promise<void> | null = null;
 
@@ -46,6 +49,7 @@ export class AckBatcher {
     this.#maxTries = options.maxTries ?? 4;
     this.#retryDelayMs = options.retryDelayMs ?? 200;
     this.#logger = options.logger;
+    this.#onBatchSettled = options.onBatchSettled ?? (() => {});
   }
 
   /** Completions waiting for, or being written by, a statement. */
@@ -76,6 +80,7 @@ export class AckBatcher {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, this.#maxBatchSize);
         await this.#write(batch);
+        this.#onBatchSettled();
       }
     } finally {
       this.#flushing = null;

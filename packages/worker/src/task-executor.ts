@@ -55,8 +55,11 @@ class RunningAttempt<Tx> {
   #interrupt: ((settlement: Settlement) => void) | null = null;
   readonly interrupted: Promise<Settlement>;
 
-  constructor(claimed: ClaimedTask, trx: StorageTransaction<Tx>) {
+  readonly releaseSlot: () => void;
+
+  constructor(claimed: ClaimedTask, trx: StorageTransaction<Tx>, releaseSlot: () => void) {
     this.claimed = claimed;
+    this.releaseSlot = releaseSlot;
     this.ref = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
     this.trx = trx;
     this.interrupted = new Promise<Settlement>((resolve) => {
@@ -129,9 +132,15 @@ export class TaskExecutor<Input, Tx> {
     }
   }
 
-  /** Executes one claimed attempt to its end. Never rejects. */
-  async execute(claimed: ClaimedTask): Promise<void> {
-    const running = new RunningAttempt<Tx>(claimed, this.#storage.transactionOpen());
+  /**
+   * Executes one claimed attempt to its end. Never rejects.
+   *
+   * @param releaseSlot - called once the attempt no longer needs its worker slot: when a success
+   *   that never opened a transaction has been handed to the acknowledgement batch (so the next
+   *   claim overlaps with its write), else when the attempt has ended. May be called twice.
+   */
+  async execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}): Promise<void> {
+    const running = new RunningAttempt<Tx>(claimed, this.#storage.transactionOpen(), releaseSlot);
     this.#running.set(claimed.id, running);
     try {
       this.#host.emit("task:claimed", running.ref);
@@ -244,7 +253,9 @@ export class TaskExecutor<Input, Tx> {
     if (!trx.isOpen) {
       let result;
       try {
-        result = await this.#acks.add({ ...ref, output, followUps });
+        const acknowledged = this.#acks.add({ ...ref, output, followUps });
+        running.releaseSlot();
+        result = await acknowledged;
       } catch (error) {
         this.#host.reportError(error, "Acknowledging a finished task failed; its lease will recover it", { taskId: ref.taskId });
         return;

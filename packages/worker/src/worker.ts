@@ -30,7 +30,9 @@ const ACK_BATCH_LIMIT = 1_000;
  * the storage contract, so it works on any storage.
  *
  * It wakes when a task becomes available (storage notification), when the earliest delayed task or
- * retry is due, when a slot frees up after a full claim, and on a fallback poll.
+ * retry is due, when a slot frees up after a full claim, and on a fallback poll. A success that
+ * never opened a transaction frees its slot as soon as its acknowledgement is queued, so the next
+ * claim runs while the acknowledgements of the last batch are being written.
  *
  * @typeParam Input - the queue's task input.
  * @typeParam Tx - the storage's transaction handle (`cx.tx`).
@@ -52,6 +54,12 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   readonly #storage: StorageAdapter<Tx>;
   readonly #options: ResolvedWorkerOptions;
   readonly #acks: AckBatcher;
+  /**
+   * A success waiting for its acknowledgement no longer holds a slot, so the next claim overlaps
+   * with the acknowledgement's write; past this many waiting, the worker stops claiming until
+   * the acknowledgements catch up, so a slow storage cannot pile them up.
+   */
+  readonly #ackBacklogLimit: number;
   readonly #executor: TaskExecutor<Input, Tx>;
   #state: WorkerState = "idle";
   readonly #stopController = new AbortController();
@@ -70,10 +78,6 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   #pruneTimer: ReturnType<typeof setTimeout> | undefined;
   #subscription: StorageSubscription | null = null;
   #subscribing: Promise<void> | null = null;
-  readonly #onAttemptEnd = () => {
-    this.#slotsInUse -= 1;
-    this.#nudge();
-  };
   readonly #onStorageEvent = (event: StorageEvent) => this.#handleStorageEvent(event);
 
   /**
@@ -92,7 +96,9 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     this.#acks = new AckBatcher(queue.storage as StorageAdapter<unknown>, {
       maxBatchSize: Math.max(ACK_BATCH_LIMIT, this.#options.concurrency),
       logger: this.#options.logger,
+      onBatchSettled: () => this.#nudge(),
     });
+    this.#ackBacklogLimit = Math.max(ACK_BATCH_LIMIT, this.#options.concurrency);
     this.#executor = new TaskExecutor(queue, task, this.#options, this.#acks, {
       emit: (event, payload) => {
         this.emit(event, payload);
@@ -170,7 +176,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     let claimFailures = 0;
     while (this.#state === "running") {
       const freeSlots = concurrency - this.#slotsInUse;
-      if (!this.#claimWanted || freeSlots <= 0) {
+      if (!this.#claimWanted || freeSlots <= 0 || this.#acks.size >= this.#ackBacklogLimit) {
         await new Promise<void>((resolve) => {
           this.#wakeLoop = resolve;
         });
@@ -198,7 +204,14 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
 
   #startAttempt(task: ClaimedTask): void {
     this.#slotsInUse += 1;
-    const attempt = this.#executor.execute(task).finally(this.#onAttemptEnd);
+    let released = false;
+    const releaseSlot = () => {
+      if (released) return;
+      released = true;
+      this.#slotsInUse -= 1;
+      this.#nudge();
+    };
+    const attempt = this.#executor.execute(task, releaseSlot).finally(releaseSlot);
     this.#loopAttempts.add(attempt);
     void attempt.then(() => this.#loopAttempts.delete(attempt));
   }

@@ -80,6 +80,36 @@ describe("Worker on the memory storage", () => {
     expect(transactions.every((trx) => !trx.isOpen)).toBe(true);
   });
 
+
+  it("frees a slot once a success is queued for acknowledgement, and shutdown still waits for the write", async () => {
+    const { storage, queue } = await setup();
+    const writeAllowed = deferred<void>();
+    const completeMany = storage.taskCompleteMany.bind(storage);
+    vi.spyOn(storage, "taskCompleteMany").mockImplementation(async (params) => {
+      await writeAllowed.promise;
+      return completeMany(params);
+    });
+    const started: number[] = [];
+    const task: Task<Item, unknown, Tx> = { execute: (_cx, { n }) => void started.push(n) };
+    const ids = await queue.enqueueMany(task, [{ n: 1 }, { n: 2 }]);
+    const worker = new Worker(queue, task, { concurrency: 1, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    // Concurrency 1, yet the second task starts while the first one's acknowledgement is held.
+    await waitFor(() => started.length === 2, { message: "both tasks started" });
+    expect(events.of("task:succeeded")).toHaveLength(0);
+    const stopped = worker.shutdown();
+    let stoppedYet = false;
+    void stopped.then(() => (stoppedYet = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stoppedYet).toBe(false);
+    writeAllowed.resolve();
+    await stopped;
+    await running;
+    expect(events.of("task:succeeded")).toHaveLength(2);
+    const finished = await Promise.all(ids.map((id) => storage.taskGet({ taskId: id })));
+    expect(finished.map((record) => record?.state)).toEqual(["succeeded", "succeeded"]);
+  });
   it("commits a task's writes with its success, and drops them when it throws", async () => {
     const { storage, queue } = await setup();
     const effects: string[] = [];
