@@ -1,4 +1,4 @@
-import { customType, index, integer, interval, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { customType, index, integer, interval, jsonb, pgSchema, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { DEFAULT_SCHEMA, quoteSchemaName } from "./schema-name.js";
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
@@ -60,7 +60,7 @@ export function createUnderwaySchema(schemaName: string = DEFAULT_SCHEMA) {
       cancelRequestedAt: timestamptz("cancel_requested_at"),
       scheduledFor: timestamptz("scheduled_for"),
     },
-    (table) => [primaryKey({ columns: [table.taskQueueName, table.id] }), uniqueIndex("task_id_key").on(table.id)],
+    (table) => [primaryKey({ name: "task_pkey", columns: [table.id] })],
   );
 
   const taskAttempt = schema.table(

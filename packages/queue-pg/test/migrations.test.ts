@@ -50,6 +50,40 @@ describe("runMigrations", () => {
     expect(stored.rows[0].count).toBe(1);
   });
 
+  it("upgrades a schema made by the first migration, keeping its tasks and attempts, to tasks keyed by id", async () => {
+    const schema = "upgrade_check";
+    await runMigrations(database.pool, { schema });
+    // Put the schema back the way the first migration left it.
+    await database.pool.query(`
+      alter table ${schema}.task_attempt drop constraint task_attempt_task_fkey;
+      alter table ${schema}.task drop constraint task_pkey;
+      alter table ${schema}.task add primary key (task_queue_name, id);
+      create unique index task_id_key on ${schema}.task (id);
+      alter table ${schema}.task_attempt add constraint task_attempt_task_fkey
+        foreign key (task_queue_name, task_id) references ${schema}.task (task_queue_name, id) on delete cascade;
+      delete from ${schema}.underway_migrations where version >= 2;`);
+    const storage = new PgStorage(database.pool, { schema });
+    const task = newTask({ kept: true });
+    await storage.taskEnqueue({ queueName: "upgrade", tasks: [task] });
+    const [claimed] = await storage.taskClaim({ queueName: "upgrade", limit: 1 });
+
+    expect(await runMigrations(database.pool, { schema })).toBe(1);
+
+    const keys = await database.pool.query(
+      `select indexrelid::regclass::text as index, pg_get_indexdef(indexrelid) as definition
+         from pg_index where indrelid = $1::regclass and indisunique and indpred is null`,
+      [`${schema}.task`],
+    );
+    expect(keys.rows.map((row) => row.definition)).toEqual([expect.stringMatching(/task_pkey ON upgrade_check\.task USING btree \(id\)$/)]);
+    await storage.taskComplete({ queueName: "upgrade", taskId: task.id, attempt: claimed!.attempt, output: { done: true } });
+    expect(await storage.taskGet({ taskId: task.id })).toMatchObject({ state: "succeeded", output: { done: true } });
+    expect(await storage.taskAttempts({ taskId: task.id })).toMatchObject([{ attemptNumber: 1, state: "succeeded" }]);
+    // Attempt rows still go with their task.
+    await database.pool.query(`delete from ${schema}.task where id = $1`, [task.id]);
+    const left = await database.pool.query(`select count(*)::int as count from ${schema}.task_attempt`);
+    expect(left.rows[0].count).toBe(0);
+  });
+
   it("rejects a schema name that is not a plain identifier, before touching the database", async () => {
     const hostile = 'x"; drop table y; --';
     await expect(runMigrations(database.pool, { schema: hostile })).rejects.toBeInstanceOf(ConfigError);
