@@ -84,7 +84,6 @@ const CONCURRENCY_KEY_INDEX = "task_concurrency_key_running_key";
 
 interface Statements {
   enqueue: EnqueueStatements;
-  claim: SqlStatement;
   complete: SqlStatement;
   retry: SqlStatement;
   fail: SqlStatement;
@@ -116,6 +115,9 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   #clock: Clock | undefined;
   #channels: NotificationChannels;
   #statements: Statements;
+  readonly #quotedSchema: string;
+  /** Claim statements by limit (the limit is part of the text; see claimStatement). */
+  readonly #claimStatements = new Map<number, SqlStatement>();
   #listener: NotificationListener;
 
   constructor(database: Pool | PGlite, options: PgStorageOptions = {}) {
@@ -124,6 +126,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     }
     const schema = options.schema ?? DEFAULT_SCHEMA;
     const quoted = quoteSchemaName(schema);
+    this.#quotedSchema = quoted;
     const logger = options.logger ?? defaultLogger;
     if (isPglite(database)) {
       this.#driver = new PgliteDriver(database);
@@ -140,7 +143,6 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true, concurrentTransactions: pg };
     this.#statements = {
       enqueue: enqueueStatements(quoted),
-      claim: claimStatement(quoted),
       complete: completeStatement(quoted),
       retry: retryStatement(quoted),
       fail: failStatement(quoted),
@@ -222,10 +224,14 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 
   async taskClaim({ queueName, limit }: TaskClaimParams): Promise<ClaimedTask[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`taskClaim limit must be a positive integer, got ${String(limit)}`);
+    let statement = this.#claimStatements.get(limit);
+    if (statement === undefined) {
+      statement = claimStatement(this.#quotedSchema, limit);
+      this.#claimStatements.set(limit, statement);
+    }
     const values = [
       this.#now(),
       queueName,
-      limit,
       this.#channels.taskFinished,
       LEASE_EXPIRED_MESSAGE,
       LEASE_EXHAUSTED_MESSAGE,
@@ -233,7 +239,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     ];
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const rows = await this.#driver.run(this.#statements.claim, values);
+        const rows = await this.#driver.run(statement, values);
         return rows.map(toClaimedTaskRow);
       } catch (error) {
         // Two claimers took different tasks of one concurrency key at once; the unique index

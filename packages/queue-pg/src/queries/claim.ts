@@ -9,8 +9,13 @@ export const LEASE_EXHAUSTED_MESSAGE = "Task lease expired and its retry policy 
 export const LEASE_EXPIRED_CANCELLED_MESSAGE = "Task lease expired after a cancel was requested";
 
 /**
- * Values: `$1` now, `$2` queue, `$3` limit, `$4` finished channel, `$5` reclaim message,
- * `$6` exhausted message, `$7` cancelled message. Rows: the claimed tasks, in claim order.
+ * Values: `$1` now, `$2` queue, `$3` finished channel, `$4` reclaim message, `$5` exhausted
+ * message, `$6` cancelled message. Rows: the claimed tasks, in claim order.
+ *
+ * The limit is part of the text, one statement per limit: with `limit $n` the planner cannot
+ * cost a generic plan (it assumes a tenth of the table), so every execution was planned afresh,
+ * which cost more than running it. With the limit written in, the cached generic plan is as cheap
+ * as a custom one and Postgres keeps it.
  *
  * Why it is correct, in one statement (one snapshot, one round trip):
  * - `ended` first terminates the queue's expired attempts that may not run again (no attempts
@@ -27,7 +32,8 @@ export const LEASE_EXPIRED_CANCELLED_MESSAGE = "Task lease expired after a cance
  *   lease of three heartbeats, fails the reclaimed task's previous attempt and writes the new
  *   attempt row, all in this statement.
  */
-export function claimStatement(schema: string): SqlStatement {
+export function claimStatement(schema: string, limit: number): SqlStatement {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`claim limit must be a positive integer, got ${String(limit)}`);
   const keyIsFree = `(t.concurrency_key is null or (
       not exists (
         select 1 from ${schema}.task running
@@ -56,7 +62,7 @@ export function claimStatement(schema: string): SqlStatement {
           completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
       from exhausted e
       where t.task_queue_name = e.task_queue_name and t.id = e.id
-      returning t.id, t.task_queue_name, pg_notify($4, $2)
+      returning t.id, t.task_queue_name, pg_notify($3, $2)
     ),
     ended_attempts as (
       update ${schema}.task_attempt a
@@ -64,7 +70,7 @@ export function claimStatement(schema: string): SqlStatement {
           state = case when a.attempt_number = e.current_attempt and a.state = 'in_progress'
             then 'failed'::${schema}.task_state else a.state end,
           error_message = case when a.attempt_number = e.current_attempt and a.state = 'in_progress'
-            then (case when e.cancel_requested then $7 else $6 end) else a.error_message end,
+            then (case when e.cancel_requested then $6 else $5 end) else a.error_message end,
           completed_at = coalesce(a.completed_at, ${NOW}),
           updated_at = ${NOW}
       from exhausted e join ended x on x.id = e.id
@@ -75,7 +81,7 @@ export function claimStatement(schema: string): SqlStatement {
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'pending' and t.run_at <= ${NOW} and ${keyIsFree}
       order by t.priority desc, t.run_at, t.created_at, t.id
-      limit $3
+      limit ${limit}
       for update skip locked
     ),
     stale_candidates as (
@@ -84,13 +90,13 @@ export function claimStatement(schema: string): SqlStatement {
       where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
         and t.attempt_count < (t.retry_policy).max_attempts and t.cancel_requested_at is null and ${keyIsFree}
       order by t.priority desc, t.run_at, t.created_at, t.id
-      limit $3
+      limit ${limit}
       for update skip locked
     ),
     chosen as (
       select candidate.* from (select * from pending_candidates union all select * from stale_candidates) candidate
       order by candidate.priority desc, candidate.run_at, candidate.created_at, candidate.id
-      limit $3
+      limit ${limit}
     ),
     claimed as (
       update ${schema}.task t
@@ -103,7 +109,7 @@ export function claimStatement(schema: string): SqlStatement {
     ),
     reclaimed_attempts as (
       update ${schema}.task_attempt a
-      set state = 'failed', error_message = $5, completed_at = ${NOW}, updated_at = ${NOW}
+      set state = 'failed', error_message = $4, completed_at = ${NOW}, updated_at = ${NOW}
       from claimed c
       where c.reclaim and a.task_queue_name = c.task_queue_name and a.task_id = c.id
         and a.attempt_number = c.previous_attempt and a.state = 'in_progress'
