@@ -193,6 +193,22 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const now = this.#now();
     for (let start = 0; start < tasks.length; start += ENQUEUE_CHUNK_SIZE) {
       const chunk = tasks.slice(start, start + ENQUEUE_CHUNK_SIZE);
+      if (isUniform(chunk)) {
+        const settings = chunk[0]!;
+        const policy = settings.retryPolicy;
+        await this.#run("taskEnqueue", this.#statements.enqueue.appendUniform, [
+          now, queueName, this.#channels.taskAvailable,
+          chunk.map((task) => task.id).join(","),
+          `[${chunk.map((task) => JSON.stringify(task.input)).join(",")}]`,
+          settings.priority, settings.delayMs, settings.timeoutMs, settings.ttlMs, settings.heartbeatMs,
+          policy.maxAttempts, policy.initialIntervalMs, policy.maxIntervalMs, policy.backoffCoefficient, policy.jitterFactor,
+          settings.correlationId,
+        ], tx);
+        chunk.forEach((task, offset) => {
+          outcomes[start + offset] = { id: task.id, deduplicated: false };
+        });
+        continue;
+      }
       const values = [now, queueName, this.#channels.taskAvailable, ...newTaskArrays(chunk)];
       const withDedupeKeys = chunk.some((task) => task.dedupeKey !== null);
       if (!withDedupeKeys) {
@@ -449,6 +465,41 @@ function toDate(value: unknown): Date {
 }
 
 /** The new-task parameter arrays, in the order of `NEW_TASK_ARRAY_TYPES`. */
+/**
+ * Whether the tasks differ only in id and input, with no concurrency or dedupe key, so the
+ * uniform append can write them.
+ */
+function isUniform(tasks: ReadonlyArray<NewTask>): boolean {
+  const first = tasks[0];
+  if (first === undefined) return false;
+  const policy = first.retryPolicy;
+  for (const task of tasks) {
+    if (task.concurrencyKey !== null || task.dedupeKey !== null) return false;
+    if (
+      task.priority !== first.priority ||
+      task.delayMs !== first.delayMs ||
+      task.timeoutMs !== first.timeoutMs ||
+      task.ttlMs !== first.ttlMs ||
+      task.heartbeatMs !== first.heartbeatMs ||
+      task.correlationId !== first.correlationId
+    ) {
+      return false;
+    }
+    const other = task.retryPolicy;
+    if (
+      other !== policy &&
+      (other.maxAttempts !== policy.maxAttempts ||
+        other.initialIntervalMs !== policy.initialIntervalMs ||
+        other.maxIntervalMs !== policy.maxIntervalMs ||
+        other.backoffCoefficient !== policy.backoffCoefficient ||
+        other.jitterFactor !== policy.jitterFactor)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function newTaskArrays(tasks: ReadonlyArray<NewTask>): unknown[][] {
   const arrays: unknown[][] = NEW_TASK_ARRAY_TYPES.map(() => new Array(tasks.length));
   tasks.forEach((task, index) => {

@@ -1,4 +1,4 @@
-import { Queue, ValidationError, type Task } from "@underway/core";
+import { Queue, ValidationError, newTaskId, type JsonValue, type NewTask, type Task } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -53,4 +53,37 @@ it("rolls back every chunk when a later chunk fails in the database", async () =
   prepared[11_000] = { ...prepared[11_000]!, id: prepared[10]!.id };
   await expect(database.storage.taskEnqueue({ queueName: "chunk-fail", tasks: prepared })).rejects.toMatchObject({ code: "STORAGE" });
   expect(await count("chunk-fail")).toBe(0);
+});
+
+it("stores the same records whether a batch shares its settings or each task has its own", async () => {
+  const storage = database.storage;
+  const inputs: JsonValue[] = [{ text: "naïve ☃ \"quoted\" \\ back,slash" }, { nested: { list: [1, 2.5, null, true], empty: {} } }, [], "plain", 0];
+  const shared = { priority: 3, delayMs: 0, timeoutMs: 5_000, ttlMs: 60_000, heartbeatMs: 2_000, correlationId: "batch-7" };
+  const policy = { maxAttempts: 2, initialIntervalMs: 10, maxIntervalMs: 20, backoffCoefficient: 1.5, jitterFactor: 0 };
+  const newTasks = (priorityOf: (index: number) => number): NewTask[] =>
+    inputs.map((input, index) => ({
+      ...shared,
+      id: newTaskId(),
+      input,
+      priority: priorityOf(index),
+      retryPolicy: { ...policy },
+      concurrencyKey: null,
+      dedupeKey: null,
+    }));
+  const uniform = newTasks(() => 3);
+  const mixed = newTasks((index) => (index === 0 ? 4 : 3));
+  await storage.taskEnqueue({ queueName: "shape-uniform", tasks: uniform });
+  await storage.taskEnqueue({ queueName: "shape-mixed", tasks: mixed });
+  const comparable = async (tasks: NewTask[]) =>
+    Promise.all(
+      tasks.map(async ({ id }) => {
+        const record = await storage.taskGet({ taskId: id });
+        const { id: _id, queueName: _queue, createdAt: _c, updatedAt: _u, runAt: _r, priority: _p, ...rest } = record!;
+        return rest;
+      }),
+    );
+  const fromUniform = await comparable(uniform);
+  expect(fromUniform.map((record) => record.input)).toEqual(inputs);
+  expect(fromUniform[0]).toMatchObject({ timeoutMs: 5_000, ttlMs: 60_000, heartbeatMs: 2_000, correlationId: "batch-7", retryPolicy: policy });
+  expect(fromUniform).toEqual(await comparable(mixed));
 });
