@@ -196,10 +196,11 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       if (isUniform(chunk)) {
         const settings = chunk[0]!;
         const policy = settings.retryPolicy;
-        await this.#run("taskEnqueue", this.#statements.enqueue.appendUniform, [
+        const one = chunk.length === 1;
+        await this.#run("taskEnqueue", one ? this.#statements.enqueue.appendOne : this.#statements.enqueue.appendUniform, [
           now, queueName, this.#channels.taskAvailable,
-          chunk.map((task) => task.id).join(","),
-          `[${chunk.map((task) => JSON.stringify(task.input)).join(",")}]`,
+          one ? settings.id : chunk.map((task) => task.id).join(","),
+          one ? JSON.stringify(settings.input) : `[${chunk.map((task) => JSON.stringify(task.input)).join(",")}]`,
           settings.priority, settings.delayMs, settings.timeoutMs, settings.ttlMs, settings.heartbeatMs,
           policy.maxAttempts, policy.initialIntervalMs, policy.maxIntervalMs, policy.backoffCoefficient, policy.jitterFactor,
           settings.correlationId,

@@ -10,6 +10,8 @@ export interface EnqueueStatements {
    * key): see {@link UNIFORM_APPEND_VALUES}. Returns `{ inserted }`.
    */
   appendUniform: SqlStatement;
+  /** `appendUniform` for one task: `$4` its id, `$5` its input as JSON. Returns `{ notified }`. */
+  appendOne: SqlStatement;
   /** Append that skips dedupe-key conflicts: returns the ids written (`{ id }` rows). */
   appendDeduplicated: SqlStatement;
   /** The live task holding each dedupe key: `$1` queue, `$2` keys. */
@@ -60,6 +62,15 @@ export function enqueueStatements(schema: string): EnqueueStatements {
         returning 1),
       notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
       select (select count(*) from inserted)::int as inserted, (select count(*) from notified)::int as notified`),
+    appendOne: sqlStatement(`
+      with inserted as (
+        insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
+        values ($4::uuid, $2, $5::jsonb, $6::int4, ${msInterval("$7::float8")}, ${NOW} + ${msInterval("$7::float8")},
+          ${msInterval("$8::float8")}, ${msInterval("$9::float8")}, ${msInterval("$10::float8")},
+          row($11::int4, $12::int4, $13::int4, $14::float8, $15::float8)::${schema}.task_retry_policy,
+          null, null, $16::text, ${NOW}, ${NOW})
+        returning 1)
+      select pg_notify($3, $2) as notified from inserted`),
     appendDeduplicated: sqlStatement(`
       with inserted as (${insert(ON_DEDUPE_CONFLICT_DO_NOTHING)} returning id),
       notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
