@@ -50,7 +50,7 @@ import { notificationChannels, type NotificationChannels } from "./notification-
 import type { PgQueryable } from "./pg-queryable.js";
 import { cancelStatements, type CancelStatements } from "./queries/cancel.js";
 import { claimStatement, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE, LEASE_EXPIRED_MESSAGE } from "./queries/claim.js";
-import { completeStatement } from "./queries/complete.js";
+import { completeStatement, completeWithoutFollowUpsStatement } from "./queries/complete.js";
 import { enqueueStatements, type EnqueueStatements } from "./queries/enqueue.js";
 import { failStatement } from "./queries/fail.js";
 import { heartbeatStatement } from "./queries/heartbeat.js";
@@ -85,6 +85,7 @@ const CONCURRENCY_KEY_INDEX = "task_concurrency_key_running_key";
 interface Statements {
   enqueue: EnqueueStatements;
   complete: SqlStatement;
+  completeWithoutFollowUps: SqlStatement;
   retry: SqlStatement;
   fail: SqlStatement;
   heartbeat: SqlStatement;
@@ -144,6 +145,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     this.#statements = {
       enqueue: enqueueStatements(quoted),
       complete: completeStatement(quoted),
+      completeWithoutFollowUps: completeWithoutFollowUpsStatement(quoted),
       retry: retryStatement(quoted),
       fail: failStatement(quoted),
       heartbeat: heartbeatStatement(quoted),
@@ -309,6 +311,17 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const live = attempts.filter((attempt) => isTaskId(attempt.taskId));
     if (live.length === 0) return [];
     const followUps = live.flatMap((attempt) => (attempt.followUps ?? []).map((followUp) => ({ parentId: attempt.taskId, followUp })));
+    if (followUps.length === 0) {
+      const values = [
+        this.#now(),
+        live.map((attempt) => attempt.queueName),
+        live.map((attempt) => attempt.taskId),
+        live.map((attempt) => attempt.attempt),
+        live.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+        this.#channels.taskFinished,
+      ];
+      return this.#run("taskComplete", this.#statements.completeWithoutFollowUps, values, tx);
+    }
     const values = [
       this.#now(),
       live.map((attempt) => attempt.queueName),
