@@ -26,6 +26,7 @@ import {
   type StorageEventListener,
   type StorageSubscription,
   type StorageTransaction,
+  type StorageTransactionGroup,
   type TaskCancelParams,
   type TaskClaimParams,
   type TaskCompleteManyParams,
@@ -50,6 +51,7 @@ import { notificationChannels, type NotificationChannels } from "./notification-
 import type { PgQueryable } from "./pg-queryable.js";
 import { cancelStatements, type CancelStatements } from "./queries/cancel.js";
 import { claimStatement, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE, LEASE_EXPIRED_MESSAGE } from "./queries/claim.js";
+import { PgTransactionGroup } from "./drivers/transaction-group.js";
 import { completeStatement, completeWithoutFollowUpsStatement } from "./queries/complete.js";
 import { enqueueStatements, type EnqueueStatements } from "./queries/enqueue.js";
 import { failStatement } from "./queries/fail.js";
@@ -141,7 +143,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     this.#channels = notificationChannels(schema);
     this.#listener = new NotificationListener(this.#driver, this.#channels, logger);
     const pg = this.#driver.kind === "pg";
-    this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true, concurrentTransactions: pg };
+    this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true, concurrentTransactions: pg, groupCommit: pg };
     this.#statements = {
       enqueue: enqueueStatements(quoted),
       complete: completeStatement(quoted),
@@ -466,6 +468,18 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 
   transactionOpen(): StorageTransaction<PgQueryable> {
     return this.#driver.transactionOpen();
+  }
+
+  /**
+   * A transaction that attempts share one after another, each in its own savepoint (group
+   * commit). On a pg.Pool only: PGlite runs one statement per query, and the group releases one
+   * savepoint and marks the next in a single round trip.
+   *
+   * @throws {@link ConfigError} on PGlite.
+   */
+  transactionOpenGroup(): StorageTransactionGroup<PgQueryable> {
+    if (!this.capabilities.groupCommit) throw new ConfigError("Group commit needs PgStorage on a pg.Pool; PGlite does not support it");
+    return new PgTransactionGroup(this.#driver.transactionOpen());
   }
 
   async close(): Promise<void> {

@@ -203,6 +203,13 @@ export interface StorageAdapter<Tx = unknown> {
    */
   transactionOpen(): StorageTransaction<Tx>;
 
+  /**
+   * Optional (capability `groupCommit`): starts a transaction that several attempts share, one
+   * after another, each inside its own savepoint, so that short attempts writing through `cx.tx`
+   * share one commit. Opens lazily like {@link transactionOpen}.
+   */
+  transactionOpenGroup?(): StorageTransactionGroup<Tx>;
+
   /** Releases connections and listeners the storage opened itself (never a pool it was given). */
   close(): Promise<void>;
 }
@@ -225,6 +232,8 @@ export interface StorageCapabilities {
    * an open transaction are skipped then. Omitted means true.
    */
   concurrentTransactions?: boolean;
+  /** The storage implements {@link StorageAdapter.transactionOpenGroup}. Omitted means false. */
+  groupCommit?: boolean;
 }
 
 /** Parameters of {@link StorageAdapter.queueUpsert}. */
@@ -399,4 +408,21 @@ export interface StorageTransaction<Tx> {
    * closed rather than reused; later queries through `tx` fail.
    */
   discard(reason: unknown): Promise<void>;
+}
+
+/**
+ * A transaction shared by attempts that run one after another (group commit). Each attempt gets a
+ * {@link member}; the group's own `tx` is for the storage calls that close the group (completing
+ * its members), then `commit` or `rollback` ends it for all members at once.
+ */
+export interface StorageTransactionGroup<Tx> extends StorageTransaction<Tx> {
+  /** True once the group can take no more members: it ended or was discarded. */
+  readonly isEnded: boolean;
+  /**
+   * The next member's transaction. Its first query first marks a savepoint; `commit` keeps its
+   * work in the group (it commits with the group); `rollback` undoes its work alone, back to its
+   * savepoint; `discard` discards the whole group, connection included. Start a member only after
+   * the previous one has committed or rolled back.
+   */
+  member(): StorageTransaction<Tx>;
 }

@@ -1,0 +1,91 @@
+import { ConfigError, StorageError } from "@underway/core";
+import { PgStorage } from "@underway/queue-pg";
+import { createPgliteStorage, createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase({ poolSize: 4 });
+  await database.pool.query("create table note (body text primary key)");
+});
+beforeEach(async () => {
+  await database.pool.query("truncate note");
+});
+afterAll(() => database?.drop());
+
+async function notes(): Promise<string[]> {
+  const result = await database.pool.query("select body from note order by body");
+  return result.rows.map((row) => row.body as string);
+}
+
+it("commits the members that kept their work and none of the one that rolled back", async () => {
+  const group = database.storage.transactionOpenGroup();
+  const first = group.member();
+  await first.tx.query("insert into note (body) values ($1)", ["a"]);
+  await first.commit();
+  const second = group.member();
+  await second.tx.query("insert into note (body) values ($1)", ["b"]);
+  await second.rollback();
+  const idle = group.member();
+  await idle.commit();
+  const third = group.member();
+  await third.tx.query("insert into note (body) values ($1)", ["c"]);
+  await third.commit();
+  expect(await notes()).toEqual([]);
+  await group.commit();
+  expect(await notes()).toEqual(["a", "c"]);
+  expect(group.isEnded).toBe(true);
+  expect(() => group.member()).toThrow(StorageError);
+});
+
+it("lets a member recover from its own failed statement without touching the others", async () => {
+  const group = database.storage.transactionOpenGroup();
+  const first = group.member();
+  await first.tx.query("insert into note (body) values ($1)", ["kept"]);
+  await first.commit();
+  const failing = group.member();
+  await failing.tx.query("insert into note (body) values ($1)", ["lost"]);
+  await expect(failing.tx.query("insert into note (body) values ($1)", ["kept"])).rejects.toMatchObject({ code: "23505" });
+  await failing.rollback();
+  const last = group.member();
+  await last.tx.query("insert into note (body) values ($1)", ["last"]);
+  await last.commit();
+  await group.tx.query("insert into note (body) values ($1)", ["group"]);
+  await group.commit();
+  expect(await notes()).toEqual(["group", "kept", "last"]);
+});
+
+it("discards the whole group, earlier members included, when a member is discarded", async () => {
+  const group = database.storage.transactionOpenGroup();
+  const first = group.member();
+  await first.tx.query("insert into note (body) values ($1)", ["earlier"]);
+  await first.commit();
+  const stopped = group.member();
+  await stopped.tx.query("insert into note (body) values ($1)", ["stopped"]);
+  await stopped.discard(new Error("timed out"));
+  await expect(stopped.tx.query("select 1")).rejects.toBeInstanceOf(StorageError);
+  expect(group.isEnded).toBe(true);
+  expect(() => group.member()).toThrow(StorageError);
+  await group.commit();
+  expect(await notes()).toEqual([]);
+});
+
+it("refuses a second member while the first is still running", async () => {
+  const group = database.storage.transactionOpenGroup();
+  const running = group.member();
+  await running.tx.query("select 1");
+  expect(() => group.member()).toThrow(/still running/);
+  await running.rollback();
+  await group.rollback();
+});
+
+it("is a pg.Pool feature: PGlite says so with a ConfigError", async () => {
+  const embedded = await createPgliteStorage();
+  try {
+    expect(embedded.storage.capabilities.groupCommit).toBe(false);
+    expect(() => embedded.storage.transactionOpenGroup()).toThrow(ConfigError);
+  } finally {
+    await embedded.close();
+  }
+  expect(new PgStorage(database.pool).capabilities.groupCommit).toBe(true);
+});
