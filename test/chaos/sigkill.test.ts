@@ -42,8 +42,10 @@ describe("SIGKILL chaos", () => {
       await queue.enqueueMany(task, Array.from({ length: 2_000 }, (_, offset) => ({ n: start + offset })));
     }
     const environment = { DATABASE_URL: db.url, QUEUE_NAME, MODE: "effect", HEARTBEAT_MS: String(HEARTBEAT_MS), CONCURRENCY: "10", EVENTS: "1" };
+    // The first slot's worker commits in groups of 5, so group commit is killed mid-group too.
+    const environmentFor = (slot: number) => (slot === 0 ? { ...environment, GROUP_COMMIT: "5" } : environment);
     const started = Date.now();
-    workers.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startWorkerProcess(environment)))));
+    workers.push(...(await Promise.all(Array.from({ length: WORKERS }, (_, slot) => startWorkerProcess(environmentFor(slot))))));
 
     const database = db;
     const allSucceeded = async () => (await countTasksByState(database.pool, QUEUE_NAME)).byState.succeeded === TASKS;
@@ -73,7 +75,7 @@ describe("SIGKILL chaos", () => {
           return records.every((record) => record?.state === "succeeded");
         }, { timeoutMs: 60_000, intervalMs: 50, message: `the tasks of killed worker ${victim.pid} to succeed elsewhere` }).then(() => Date.now() - killedAt),
       );
-      void startWorkerProcess(environment).then((replacement) => {
+      void startWorkerProcess(environmentFor(slot)).then((replacement) => {
         workers[slot] = replacement;
       });
     }

@@ -19,7 +19,7 @@ import {
   type StorageTransaction,
   type Task,
 } from "@underway/core";
-import type { AckBatcher } from "./ack-batcher.js";
+import type { AckBatcher, AckResult, AttemptCompletion } from "./ack-batcher.js";
 import { AttemptContext } from "./attempt-context.js";
 import { AttemptTimer } from "./attempt-timer.js";
 import type { WorkerEvents } from "./worker-events.js";
@@ -33,6 +33,19 @@ type Settlement =
   | { kind: "returned"; value: unknown; followUps: FollowUpTask[] }
   | { kind: "threw"; error: unknown }
   | { kind: "interrupted"; reason: Interruption };
+
+/**
+ * An attempt's place in a commit group: its transaction is a member of the group's, and its
+ * success is written and committed with the group's (see CommitGroupRunner).
+ */
+export interface GroupMembership<Tx> {
+  /** The member transaction the attempt uses as `cx.tx`. */
+  readonly trx: StorageTransaction<Tx>;
+  /** Called once the member transaction has committed, rolled back or been discarded. */
+  settled(): void;
+  /** Hands over a success that wrote through `cx.tx`; resolves once the group has committed. */
+  complete(completion: AttemptCompletion): Promise<AckResult>;
+}
 
 /** What the executor needs from its worker. */
 export interface TaskExecutorHost {
@@ -56,15 +69,25 @@ class RunningAttempt<Tx> {
   readonly interrupted: Promise<Settlement>;
 
   readonly releaseSlot: () => void;
+  readonly membership: GroupMembership<Tx> | null;
+  #settled = false;
 
-  constructor(claimed: ClaimedTask, trx: StorageTransaction<Tx>, releaseSlot: () => void) {
+  constructor(claimed: ClaimedTask, trx: StorageTransaction<Tx>, releaseSlot: () => void, membership: GroupMembership<Tx> | null) {
     this.claimed = claimed;
     this.releaseSlot = releaseSlot;
+    this.membership = membership;
     this.ref = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
     this.trx = trx;
     this.interrupted = new Promise<Settlement>((resolve) => {
       this.#interrupt = resolve;
     });
+  }
+
+  /** The attempt's transaction is settled; in a commit group, the next member may start. */
+  transactionSettled(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.membership?.settled();
   }
 
   /** Set when the attempt was interrupted: its transaction being discarded. */
@@ -139,8 +162,9 @@ export class TaskExecutor<Input, Tx> {
    *   that never opened a transaction has been handed to the acknowledgement batch (so the next
    *   claim overlaps with its write), else when the attempt has ended. May be called twice.
    */
-  async execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}): Promise<void> {
-    const running = new RunningAttempt<Tx>(claimed, this.#storage.transactionOpen(), releaseSlot);
+  async execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}, membership: GroupMembership<Tx> | null = null): Promise<void> {
+    const trx = membership?.trx ?? this.#storage.transactionOpen();
+    const running = new RunningAttempt<Tx>(claimed, trx, releaseSlot, membership);
     this.#running.set(claimed.id, running);
     try {
       this.#host.emit("task:claimed", running.ref);
@@ -160,6 +184,7 @@ export class TaskExecutor<Input, Tx> {
     } catch (error) {
       this.#host.reportError(error, "Recording a task's outcome failed; its lease will recover it", { taskId: claimed.id });
     } finally {
+      running.transactionSettled();
       this.#running.delete(claimed.id);
     }
   }
@@ -221,6 +246,7 @@ export class TaskExecutor<Input, Tx> {
       // Discard, never roll back on the same connection: the task's code may still be running and
       // must not be able to commit anything, now or later.
       await this.#quietly(running.discarding ?? trx.discard(reason), "Discarding a stopped attempt's transaction failed", ref.taskId);
+      running.transactionSettled();
       if (reason instanceof LeaseLostError) {
         this.#host.emit("task:lease-lost", ref);
         return;
@@ -235,6 +261,7 @@ export class TaskExecutor<Input, Tx> {
     }
     if (settlement.kind === "threw") {
       await this.#quietly(trx.rollback(), "Rolling back a failed attempt failed", ref.taskId);
+      running.transactionSettled();
       await this.#recordFailure(running, settlement.error);
       return;
     }
@@ -242,6 +269,7 @@ export class TaskExecutor<Input, Tx> {
     if (running.controller.signal.aborted && TaskCancelledError.isInstance(signalReason)) {
       // A cancelled attempt ends cancelled whatever it returned; its writes do not land.
       await this.#quietly(trx.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
+      running.transactionSettled();
       await this.#recordFailure(running, signalReason);
       return;
     }
@@ -249,14 +277,31 @@ export class TaskExecutor<Input, Tx> {
   }
 
   async #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
-    const { ref, trx } = running;
-    if (!trx.isOpen) {
-      let result;
+    const { ref, trx, membership } = running;
+    const wroteThroughTx = trx.isOpen;
+    if (!wroteThroughTx || membership !== null) {
+      let result: AckResult;
       try {
-        const acknowledged = this.#acks.add({ ...ref, output, followUps });
-        running.releaseSlot();
+        let acknowledged: Promise<AckResult>;
+        if (!wroteThroughTx) {
+          acknowledged = this.#acks.add({ ...ref, output, followUps });
+          // A commit-group member that never queried must still end, so the next one may start.
+          if (membership !== null) await trx.commit();
+        } else {
+          // Keeps the member's work in the group (no round trip); the group writes the
+          // completion and commits. The slot stays taken until then.
+          await trx.commit();
+          acknowledged = membership!.complete({ ...ref, output, followUps });
+        }
+        running.transactionSettled();
+        if (!wroteThroughTx) running.releaseSlot();
         result = await acknowledged;
       } catch (error) {
+        if (wroteThroughTx) {
+          // The group did not commit: nothing of this attempt was kept.
+          await this.#recordFailure(running, error);
+          return;
+        }
         this.#host.reportError(error, "Acknowledging a finished task failed; its lease will recover it", { taskId: ref.taskId });
         return;
       }

@@ -11,7 +11,8 @@ import {
   type Task,
 } from "@underway/core";
 import { AckBatcher } from "./ack-batcher.js";
-import { TaskExecutor } from "./task-executor.js";
+import { CommitGroupRunner } from "./commit-group.js";
+import { TaskExecutor, type GroupMembership } from "./task-executor.js";
 import type { WorkerEvents } from "./worker-events.js";
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./worker-options.js";
 
@@ -61,6 +62,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
    */
   readonly #ackBacklogLimit: number;
   readonly #executor: TaskExecutor<Input, Tx>;
+  /** Set when `groupCommit` > 1. */
+  readonly #groups: CommitGroupRunner<Tx> | null;
   #state: WorkerState = "idle";
   readonly #stopController = new AbortController();
   readonly #stopped: Promise<void>;
@@ -106,6 +109,14 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       reportError: (error, message, fields) => this.#reportError(error, message, fields),
       retryScheduled: () => this.#requestClaim(),
     });
+    if (this.#options.groupCommit > 1) {
+      if (queue.storage.capabilities.groupCommit !== true || typeof queue.storage.transactionOpenGroup !== "function") {
+        throw new ConfigError("groupCommit needs a storage that supports group commit (PgStorage on a pg.Pool); this one does not");
+      }
+      this.#groups = new CommitGroupRunner(queue.storage, this.#options.logger);
+    } else {
+      this.#groups = null;
+    }
     this.#stopped = new Promise<void>((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -195,14 +206,15 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
         await this.#sleepUnlessStopping(Math.min(CLAIM_BACKOFF_FIRST_MS * 2 ** (claimFailures - 1), CLAIM_BACKOFF_MAX_MS));
         continue;
       }
-      for (const task of claimed) this.#startAttempt(task);
+      if (this.#groups === null) for (const task of claimed) this.#startAttempt(task);
+      else this.#startGroups(claimed);
       // A full claim means more may be waiting; claim again as soon as a slot is free.
       if (claimed.length === limit) this.#claimWanted = true;
       else void this.#armRunAtTimer();
     }
   }
 
-  #startAttempt(task: ClaimedTask): void {
+  #startAttempt(task: ClaimedTask, membership: GroupMembership<Tx> | null = null): Promise<void> {
     this.#slotsInUse += 1;
     let released = false;
     const releaseSlot = () => {
@@ -211,9 +223,39 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       this.#slotsInUse -= 1;
       this.#nudge();
     };
-    const attempt = this.#executor.execute(task, releaseSlot).finally(releaseSlot);
+    const attempt = this.#executor.execute(task, releaseSlot, membership).finally(releaseSlot);
     this.#loopAttempts.add(attempt);
     void attempt.then(() => this.#loopAttempts.delete(attempt));
+    return attempt;
+  }
+
+  /** Runs a claimed batch in commit groups of up to `groupCommit` attempts, side by side. */
+  #startGroups(claimed: ClaimedTask[]): void {
+    const groups = this.#groups!;
+    const claimedAt = Date.now();
+    // The slots are taken now: the attempts of a group wait for their turn in them.
+    this.#slotsInUse += claimed.length;
+    const started = new Set<ClaimedTask>();
+    const start = (task: ClaimedTask, membership: GroupMembership<Tx> | null) => {
+      started.add(task);
+      this.#slotsInUse -= 1;
+      return this.#startAttempt(task, membership);
+    };
+    const skip = (task: ClaimedTask) => {
+      started.add(task);
+      this.#slotsInUse -= 1;
+      this.#nudge();
+      this.#options.logger.warn({ queueName: this.queue.name, taskId: task.id }, "Shutting down before a claimed task's turn in its commit group; its lease will return it to the queue");
+    };
+    for (let first = 0; first < claimed.length; first += this.#options.groupCommit) {
+      const tasks = claimed.slice(first, first + this.#options.groupCommit);
+      const running = groups.run(tasks, claimedAt, start, skip).catch((error: unknown) => {
+        this.#reportError(error, "A commit group failed; its leases will recover its tasks");
+        for (const task of tasks) if (!started.has(task)) skip(task);
+      });
+      this.#loopAttempts.add(running);
+      void running.then(() => this.#loopAttempts.delete(running));
+    }
   }
 
   async #finishInFlight(): Promise<void> {
@@ -230,6 +272,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
           { queueName: this.queue.name, running: this.#executor.size },
           "Shutdown grace period over; aborting the tasks still running",
         );
+        this.#groups?.stopStarting();
         this.#executor.abortAll(new ShutdownError());
         await Promise.all(this.#loopAttempts);
       }

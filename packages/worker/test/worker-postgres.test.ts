@@ -50,6 +50,62 @@ describe("Worker on Postgres", () => {
     expect(await db.storage.taskGet({ taskId: succeeding! })).toMatchObject({ state: "succeeded", output: { n: 2 } });
   });
 
+  it("commits groups of cx.tx tasks together, rolling back only the writes of the task that failed", async () => {
+    const queue = await queueNamed("grouped");
+    const task: Task<Item, unknown, Tx> = {
+      retryPolicy: { maxAttempts: 1 },
+      async execute(cx, { n }) {
+        const { rows } = await cx.tx.query("select txid_current()::text as txid");
+        await insertEffect(cx.tx, `effect-${n}`, rows[0].txid);
+        if (n === 7) throw new Error("failed after the insert");
+        return { n };
+      },
+    };
+    const ids = await queue.enqueueMany(task, Array.from({ length: 40 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 20, groupCommit: 5, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 39 && events.of("task:failed").length === 1, { message: "40 outcomes" });
+    await worker.shutdown();
+    await running;
+
+    const keys = await listEffectKeys(db.pool);
+    expect(keys).toHaveLength(39);
+    expect(keys).not.toContain("effect-7");
+    const { rows } = await db.pool.query("select count(distinct note)::int as transactions from app_effect");
+    // Groups of up to 5 (a claim for fewer free slots makes a smaller one): far fewer commits than tasks.
+    expect(rows[0].transactions).toBeLessThanOrEqual(13);
+    expect(events.of("task:failed")).toMatchObject([{ taskId: ids[7] }]);
+    const [failedAttempt] = await db.storage.taskAttempts({ taskId: ids[7]! });
+    expect(failedAttempt).toMatchObject({ state: "failed", errorMessage: "failed after the insert" });
+    expect(await db.storage.taskGet({ taskId: ids[8]! })).toMatchObject({ state: "succeeded", output: { n: 8 } });
+  });
+
+  it("retries the whole group, writes included, when one of its tasks times out, and writes each effect once", async () => {
+    const queue = await queueNamed("grouped-timeout");
+    let slowAttempts = 0;
+    const task: Task<Item, unknown, Tx> = {
+      timeoutMs: 200,
+      retryPolicy: { maxAttempts: 3, initialIntervalMs: 10, maxIntervalMs: 10, jitterFactor: 0 },
+      async execute(cx, { n }) {
+        await insertEffect(cx.tx, `effect-${n}`);
+        if (n === 2 && ++slowAttempts === 1) await Promise.race([aborted(cx.signal), work(5_000)]);
+      },
+    };
+    await queue.enqueueMany(task, Array.from({ length: 4 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 4, groupCommit: 4, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 4, { message: "4 successes" });
+    await worker.shutdown();
+    await running;
+
+    expect(events.of("task:timed-out")).toHaveLength(1);
+    // The two tasks that had finished before it in the group were sent back, not committed.
+    expect(events.of("task:retry").length).toBeGreaterThanOrEqual(3);
+    expect(await effectStats(db.pool)).toEqual({ rows: 4, distinctKeys: 4, duplicateKeys: 0 });
+  });
+
   it("drains 200 tasks that never touch cx.tx through bulk acknowledgements, opening no transaction", async () => {
     const queue = await queueNamed("bulk");
     const completeMany = vi.spyOn(db.storage, "taskCompleteMany");

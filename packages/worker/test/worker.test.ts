@@ -41,6 +41,14 @@ describe("Worker options", () => {
     expect(() => new Worker(queue, task, options)).toThrow(message);
   });
 
+  it("rejects groupCommit on a storage without group transactions", async () => {
+    const { queue } = await setup();
+    const task: Task<Item, unknown, Tx> = { execute() {} };
+    expect(() => new Worker(queue, task, { groupCommit: 5 })).toThrow(/groupCommit needs a storage/);
+    expect(() => new Worker(queue, task, { groupCommit: 0 })).toThrow(ConfigError);
+    expect(() => new Worker(queue, task, { groupCommit: 1 })).not.toThrow();
+  });
+
   it("rejects a task without execute", async () => {
     const { queue } = await setup();
     expect(() => new Worker(queue, {} as Task<Item, unknown, Tx>)).toThrow(ConfigError);

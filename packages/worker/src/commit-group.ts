@@ -1,0 +1,134 @@
+import { StorageError, type ClaimedTask, type Logger, type StorageAdapter, type StorageTransactionGroup } from "@underway/core";
+import type { AckResult, AttemptCompletion } from "./ack-batcher.js";
+import type { GroupMembership } from "./task-executor.js";
+
+/** Starts one attempt, in a commit group or (membership null) in its own transaction. */
+export type StartAttempt<Tx> = (task: ClaimedTask, membership: GroupMembership<Tx> | null) => Promise<void>;
+
+interface PendingCompletion {
+  completion: AttemptCompletion;
+  resolve(result: AckResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Runs claimed attempts in commit groups (the worker's `groupCommit` option): the attempts of a
+ * group run one after another in one transaction, each inside its own savepoint, and the group
+ * then completes all of its successes and commits once. An attempt that fails rolls back to its
+ * savepoint alone; one that is stopped (timeout, lost lease, shutdown) discards the group, and the
+ * successes waiting in it are recorded as failed attempts and retried, never committed.
+ *
+ * An attempt claimed longer than one heartbeat ago runs on its own instead, with its own
+ * heartbeat, so that waiting for its turn can never cost it its lease (three heartbeats).
+ */
+export class CommitGroupRunner<Tx> {
+  readonly #storage: StorageAdapter<Tx>;
+  readonly #logger: Logger;
+  #stopping = false;
+
+  constructor(storage: StorageAdapter<Tx>, logger: Logger) {
+    if (typeof storage.transactionOpenGroup !== "function" || storage.capabilities.groupCommit !== true) {
+      throw new StorageError("This storage does not support group commit");
+    }
+    this.#storage = storage;
+    this.#logger = logger;
+  }
+
+  /** After this, attempts not started yet are not started: their leases return them to the queue. */
+  stopStarting(): void {
+    this.#stopping = true;
+  }
+
+  /**
+   * Runs `tasks` (claimed at `claimedAt`, epoch ms) as one or more groups. `start` is called for
+   * each attempt that runs; `skip` for each one left to its lease. Resolves when the last group
+   * has ended and every attempt has been recorded.
+   */
+  async run(tasks: ReadonlyArray<ClaimedTask>, claimedAt: number, start: StartAttempt<Tx>, skip: (task: ClaimedTask) => void): Promise<void> {
+    let group: StorageTransactionGroup<Tx> | null = null;
+    let pending: PendingCompletion[] = [];
+    const finishing: Array<Promise<void>> = [];
+    const attempts: Array<Promise<void>> = [];
+    for (const task of tasks) {
+      if (this.#stopping) {
+        skip(task);
+        continue;
+      }
+      if (Date.now() - claimedAt > task.heartbeatMs) {
+        attempts.push(start(task, null));
+        continue;
+      }
+      if (group !== null && group.isEnded) {
+        finishing.push(this.#finish(group, pending));
+        group = null;
+        pending = [];
+      }
+      group ??= this.#storage.transactionOpenGroup!();
+      const members = pending;
+      let settled!: () => void;
+      const memberSettled = new Promise<void>((resolve) => {
+        settled = resolve;
+      });
+      const attempt = start(task, {
+        trx: group.member(),
+        settled,
+        complete: (completion) =>
+          new Promise<AckResult>((resolve, reject) => {
+            members.push({ completion, resolve, reject });
+          }),
+      });
+      attempts.push(attempt);
+      await Promise.race([memberSettled, attempt]);
+    }
+    if (group !== null) finishing.push(this.#finish(group, pending));
+    await Promise.all(finishing);
+    await Promise.all(attempts);
+  }
+
+  /** Completes the group's successes and commits; on any failure, none of them is kept. */
+  async #finish(group: StorageTransactionGroup<Tx>, pending: PendingCompletion[]): Promise<void> {
+    if (group.isEnded && !group.isOpen && pending.length === 0) return;
+    if (pending.length === 0) {
+      await this.#quietly(group.rollback(), "Ending an empty commit group failed");
+      return;
+    }
+    let failure: unknown = null;
+    let rejected = new Set<string>();
+    let cancelled = new Set<string>();
+    if (group.isEnded) {
+      failure = new StorageError("The commit group was discarded because one of its attempts was stopped; this attempt's writes were not kept");
+    } else {
+      try {
+        const outcome = await this.#storage.taskCompleteMany({ attempts: pending.map((entry) => entry.completion), tx: group.tx });
+        rejected = new Set(outcome.rejected);
+        cancelled = new Set(outcome.cancelled);
+        if (rejected.size > 0) {
+          failure = new StorageError(
+            `The commit group was rolled back because ${rejected.size} of its attempts had lost their lease; this attempt's writes were not kept`,
+          );
+        } else {
+          await group.commit();
+        }
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (failure !== null) {
+      await this.#quietly(group.isEnded ? Promise.resolve() : group.rollback(), "Rolling back a commit group failed");
+      for (const entry of pending) {
+        if (rejected.has(entry.completion.taskId)) entry.resolve("rejected");
+        else entry.reject(failure);
+      }
+      return;
+    }
+    for (const entry of pending) entry.resolve(cancelled.has(entry.completion.taskId) ? "cancelled" : "succeeded");
+  }
+
+  async #quietly(operation: Promise<void>, message: string): Promise<void> {
+    try {
+      await operation;
+    } catch (error) {
+      this.#logger.warn({ error }, message);
+    }
+  }
+}
