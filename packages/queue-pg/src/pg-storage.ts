@@ -50,7 +50,7 @@ import { toAttemptRecord, toClaimedTask as toClaimedTaskRow, toScheduleRecord, t
 import { notificationChannels, type NotificationChannels } from "./notification-channels.js";
 import type { PgQueryable } from "./pg-queryable.js";
 import { cancelStatements, type CancelStatements } from "./queries/cancel.js";
-import { claimStatement, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE, LEASE_EXPIRED_MESSAGE } from "./queries/claim.js";
+import { claimPendingStatement, claimStatement, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE, LEASE_EXPIRED_MESSAGE } from "./queries/claim.js";
 import { PgTransactionGroup } from "./drivers/transaction-group.js";
 import { completeStatement, completeWithoutFollowUpsStatement } from "./queries/complete.js";
 import { enqueueStatements, type EnqueueStatements } from "./queries/enqueue.js";
@@ -119,7 +119,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   #channels: NotificationChannels;
   #statements: Statements;
   readonly #quotedSchema: string;
-  /** Claim statements by limit (the limit is part of the text; see claimStatement). */
+  /** Claim statements by limit, negative for pending-only ones (the limit is part of the text; see claimStatement). */
   readonly #claimStatements = new Map<number, SqlStatement>();
   #listener: NotificationListener;
 
@@ -243,21 +243,17 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     return outcomes;
   }
 
-  async taskClaim({ queueName, limit }: TaskClaimParams): Promise<ClaimedTask[]> {
+  async taskClaim({ queueName, limit, reclaimExpired = true }: TaskClaimParams): Promise<ClaimedTask[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`taskClaim limit must be a positive integer, got ${String(limit)}`);
-    let statement = this.#claimStatements.get(limit);
+    const key = reclaimExpired ? limit : -limit;
+    let statement = this.#claimStatements.get(key);
     if (statement === undefined) {
-      statement = claimStatement(this.#quotedSchema, limit);
-      this.#claimStatements.set(limit, statement);
+      statement = reclaimExpired ? claimStatement(this.#quotedSchema, limit) : claimPendingStatement(this.#quotedSchema, limit);
+      this.#claimStatements.set(key, statement);
     }
-    const values = [
-      this.#now(),
-      queueName,
-      this.#channels.taskFinished,
-      LEASE_EXPIRED_MESSAGE,
-      LEASE_EXHAUSTED_MESSAGE,
-      LEASE_EXPIRED_CANCELLED_MESSAGE,
-    ];
+    const values = reclaimExpired
+      ? [this.#now(), queueName, this.#channels.taskFinished, LEASE_EXPIRED_MESSAGE, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE]
+      : [this.#now(), queueName];
     for (let attempt = 1; ; attempt += 1) {
       try {
         const rows = await this.#driver.run(statement, values);

@@ -73,6 +73,11 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   readonly #loopAttempts = new Set<Promise<void>>();
   /** Set by every reason to claim; cleared when a claim starts. */
   #claimWanted = true;
+  /**
+   * The next claim also takes back expired leases (on start-up and every poll); claims woken by
+   * new work take pending tasks only, which is cheaper.
+   */
+  #reclaimDue = true;
   #wakeLoop: (() => void) | null = null;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #runAtTimer: ReturnType<typeof setTimeout> | undefined;
@@ -137,7 +142,10 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     this.emit("worker:started", { queueName: this.queue.name });
     try {
       this.#subscribing = this.#subscribe();
-      this.#pollTimer = setInterval(() => this.#requestClaim(), this.#options.pollIntervalMs);
+      this.#pollTimer = setInterval(() => {
+        this.#reclaimDue = true;
+        this.#requestClaim();
+      }, this.#options.pollIntervalMs);
       this.#schedulePrune(Math.min(FIRST_PRUNE_DELAY_MS, this.#options.pruneIntervalMs));
       await this.#claimLoop();
       await this.#finishInFlight();
@@ -195,11 +203,14 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       }
       this.#claimWanted = false;
       const limit = Math.min(freeSlots, claimBatchSize);
+      const reclaimExpired = this.#reclaimDue;
+      this.#reclaimDue = false;
       let claimed: ClaimedTask[];
       try {
-        claimed = await this.#storage.taskClaim({ queueName: this.queue.name, limit });
+        claimed = await this.#storage.taskClaim({ queueName: this.queue.name, limit, reclaimExpired });
         claimFailures = 0;
       } catch (error) {
+        if (reclaimExpired) this.#reclaimDue = true;
         claimFailures += 1;
         this.#reportError(error, "Claiming tasks failed; backing off", { claimFailures });
         this.#claimWanted = true;
@@ -317,6 +328,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
         if (event.queueName === this.queue.name) this.#requestClaim();
         return;
       case "listener:reconnected":
+        this.#reclaimDue = true;
         this.#requestClaim();
         return;
       case "task:cancel-requested":

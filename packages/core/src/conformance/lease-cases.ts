@@ -42,6 +42,22 @@ export function leaseCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(attempts[0]!.completedAt).toEqual(reclaimAt);
     });
 
+    it("leaves expired leases alone in a claim with reclaimExpired: false, and takes pending tasks only", async () => {
+      const queueName = await f.otherQueue("pending-only");
+      const expired = await f.enqueueOne({}, queueName);
+      const exhausted = await f.enqueueOne({ retryPolicy: { maxAttempts: 1, initialIntervalMs: 0, maxIntervalMs: 0, backoffCoefficient: 1, jitterFactor: 0 } }, queueName);
+      await f.claim(2, queueName);
+      f.clock.advance(LEASE_MS);
+      const fresh = await f.enqueueOne({}, queueName);
+      const pendingOnly = await f.storage.taskClaim({ queueName, limit: 10, reclaimExpired: false });
+      expect(pendingOnly.map((claimed) => claimed.id)).toEqual([fresh.id]);
+      expect(await f.existingTask(expired.id)).toMatchObject({ state: "in_progress", attemptCount: 1 });
+      expect(await f.existingTask(exhausted.id)).toMatchObject({ state: "in_progress", attemptCount: 1 });
+      const full = await f.storage.taskClaim({ queueName, limit: 10 });
+      expect(full.map((claimed) => [claimed.id, claimed.attempt])).toEqual([[expired.id, 2]]);
+      expect((await f.existingTask(exhausted.id)).state).toBe("failed");
+    });
+
     it("fails an expired task with no attempts left at the next claim, and moves it to the dead-letter queue", async () => {
       const queueName = await f.otherQueue("with-dlq", f.deadLetterQueueName);
       const task = await f.enqueueOne({ retryPolicy: { maxAttempts: 1, initialIntervalMs: 0, maxIntervalMs: 0, backoffCoefficient: 1, jitterFactor: 0 } }, queueName);

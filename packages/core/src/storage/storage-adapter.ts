@@ -255,6 +255,13 @@ export interface TaskClaimParams {
   queueName: string;
   /** Claim at most this many tasks (at least 1). */
   limit: number;
+  /**
+   * Whether this claim also takes back tasks whose lease expired, and ends the expired ones that
+   * may not run again (default true). A claim with `false` takes pending tasks only, which is
+   * cheaper: workers pass it for claims woken by new work, and do the full claim on start-up and
+   * on every poll.
+   */
+  reclaimExpired?: boolean;
 }
 
 /** Result of {@link StorageAdapter.taskHeartbeat}. */

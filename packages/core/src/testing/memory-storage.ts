@@ -123,12 +123,12 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     return this.#write(tx, (state, events) => this.#insertTasks(state, events, queueName, snapshot, now, null));
   }
 
-  async taskClaim({ queueName, limit }: TaskClaimParams): Promise<ClaimedTask[]> {
+  async taskClaim({ queueName, limit, reclaimExpired = true }: TaskClaimParams): Promise<ClaimedTask[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`taskClaim limit must be an integer of at least 1, got ${String(limit)}`);
     const now = this.#now();
     return this.#write(undefined, (state, events) => {
-      this.#terminaliseExpiredTasks(state, events, queueName, now);
-      return this.#claimTasks(state, queueName, limit, now);
+      if (reclaimExpired) this.#terminaliseExpiredTasks(state, events, queueName, now);
+      return this.#claimTasks(state, queueName, limit, now, reclaimExpired);
     });
   }
 
@@ -499,11 +499,11 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     }
   }
 
-  #claimTasks(state: MemoryState, queueName: string, limit: number, now: Date): ClaimedTask[] {
+  #claimTasks(state: MemoryState, queueName: string, limit: number, now: Date, reclaimExpired: boolean): ClaimedTask[] {
     const queueTasks = [...state.tasks.values()].filter((task) => task.queueName === queueName);
     const gate = new ConcurrencyKeyGate(queueTasks);
     const candidates = queueTasks
-      .filter((task) => (task.state === "pending" && task.runAt <= now) || isLeaseExpired(task, now))
+      .filter((task) => (task.state === "pending" && task.runAt <= now) || (reclaimExpired && isLeaseExpired(task, now)))
       .sort(compareClaimOrder);
     const claimed: ClaimedTask[] = [];
     for (const task of candidates) {
