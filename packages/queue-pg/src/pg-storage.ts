@@ -52,7 +52,7 @@ import type { PgQueryable } from "./pg-queryable.js";
 import { cancelStatements, type CancelStatements } from "./queries/cancel.js";
 import { claimPendingStatement, claimStatement, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE, LEASE_EXPIRED_MESSAGE } from "./queries/claim.js";
 import { PgTransactionGroup } from "./drivers/transaction-group.js";
-import { completeStatement, completeWithoutFollowUpsStatement } from "./queries/complete.js";
+import { completeStatement, completeWithoutFollowUpsStatement, completeWithUniformFollowUpsStatement } from "./queries/complete.js";
 import { enqueueStatements, type EnqueueStatements } from "./queries/enqueue.js";
 import { failStatement } from "./queries/fail.js";
 import { heartbeatStatement } from "./queries/heartbeat.js";
@@ -88,6 +88,7 @@ interface Statements {
   enqueue: EnqueueStatements;
   complete: SqlStatement;
   completeWithoutFollowUps: SqlStatement;
+  completeWithUniformFollowUps: SqlStatement;
   retry: SqlStatement;
   fail: SqlStatement;
   heartbeat: SqlStatement;
@@ -148,6 +149,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       enqueue: enqueueStatements(quoted),
       complete: completeStatement(quoted),
       completeWithoutFollowUps: completeWithoutFollowUpsStatement(quoted),
+      completeWithUniformFollowUps: completeWithUniformFollowUpsStatement(quoted),
       retry: retryStatement(quoted),
       fail: failStatement(quoted),
       heartbeat: heartbeatStatement(quoted),
@@ -320,6 +322,26 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       ];
       return this.#run("taskComplete", this.#statements.completeWithoutFollowUps, values, tx);
     }
+    const followUpQueue = followUps[0]!.followUp.queueName;
+    const followUpTasks = followUps.map(({ followUp }) => followUp.task);
+    if (followUps.every(({ followUp }) => followUp.queueName === followUpQueue) && isUniform(followUpTasks, { correlationIdsMayDiffer: true })) {
+      const settings = followUpTasks[0]!;
+      const policy = settings.retryPolicy;
+      const values = [
+        this.#now(),
+        live.map((attempt) => attempt.queueName),
+        live.map((attempt) => attempt.taskId),
+        live.map((attempt) => attempt.attempt),
+        live.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+        this.#channels.taskFinished,
+        this.#channels.taskAvailable,
+        JSON.stringify(followUps.map(({ parentId, followUp: { task } }) => ({ parent_id: parentId, id: task.id, input: task.input, correlation_id: task.correlationId }))),
+        followUpQueue,
+        settings.priority, settings.delayMs, settings.timeoutMs, settings.ttlMs, settings.heartbeatMs,
+        policy.maxAttempts, policy.initialIntervalMs, policy.maxIntervalMs, policy.backoffCoefficient, policy.jitterFactor,
+      ];
+      return this.#run("taskComplete", this.#statements.completeWithUniformFollowUps, values, tx);
+    }
     const values = [
       this.#now(),
       live.map((attempt) => attempt.queueName),
@@ -490,10 +512,10 @@ function toDate(value: unknown): Date {
 
 /** The new-task parameter arrays, in the order of `NEW_TASK_ARRAY_TYPES`. */
 /**
- * Whether the tasks differ only in id and input, with no concurrency or dedupe key, so the
- * uniform append can write them.
+ * Whether the tasks differ only in id and input (and, when allowed, correlation id), with no
+ * concurrency or dedupe key, so one set of settings describes them all.
  */
-function isUniform(tasks: ReadonlyArray<NewTask>): boolean {
+function isUniform(tasks: ReadonlyArray<NewTask>, { correlationIdsMayDiffer = false } = {}): boolean {
   const first = tasks[0];
   if (first === undefined) return false;
   const policy = first.retryPolicy;
@@ -505,7 +527,7 @@ function isUniform(tasks: ReadonlyArray<NewTask>): boolean {
       task.timeoutMs !== first.timeoutMs ||
       task.ttlMs !== first.ttlMs ||
       task.heartbeatMs !== first.heartbeatMs ||
-      task.correlationId !== first.correlationId
+      (!correlationIdsMayDiffer && task.correlationId !== first.correlationId)
     ) {
       return false;
     }

@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_CONFLICT_DO_NOTHING, unnestNewTasks } from "./sql-fragments.js";
+import { msInterval, NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_CONFLICT_DO_NOTHING, unnestNewTasks } from "./sql-fragments.js";
 
 /**
  * Values: `$1` now, `$2` queue names, `$3` task ids, `$4` attempt numbers, `$5` outputs (JSON
@@ -14,39 +14,6 @@ import { NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_CONFLICT_DO_
  * follow-ups join on what the update returned, so they are written exactly for the attempts that
  * won; follow-ups of tasks that ended cancelled are dropped. N completions cost one round trip.
  */
-/**
- * {@link completeStatement} for completions without follow-ups (the common case): values `$1` to
- * `$6` as there, no follow-up arrays, and one notification per queue rather than per task.
- */
-export function completeWithoutFollowUpsStatement(schema: string): SqlStatement {
-  return sqlStatement(`
-    with completion as (
-      select * from unnest($2::text[], $3::uuid[], $4::int4[], $5::text[]) as c(queue_name, task_id, attempt, output)
-    ),
-    finished as (
-      update ${schema}.task t
-      set state = (case when t.cancel_requested_at is null then 'succeeded' else 'cancelled' end)::${schema}.task_state,
-          output = case when t.cancel_requested_at is null then c.output::jsonb else t.output end,
-          completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
-      from completion c
-      where t.task_queue_name = c.queue_name and t.id = c.task_id
-        and t.state = 'in_progress' and t.current_attempt = c.attempt
-      returning t.id, t.task_queue_name, t.current_attempt, t.state
-    ),
-    finished_attempts as (
-      update ${schema}.task_attempt a
-      set state = f.state, completed_at = ${NOW}, updated_at = ${NOW}
-      from finished f
-      where a.task_queue_name = f.task_queue_name and a.task_id = f.id and a.attempt_number = f.current_attempt
-    ),
-    notified as (
-      select pg_notify($6, queue.name) from (select distinct task_queue_name as name from finished) queue
-    )
-    select f.id::text as id, f.state::text as state, null::text as follow_up_id
-    from finished f
-    where (select count(*) from notified) >= 0`);
-}
-
 export function completeStatement(schema: string): SqlStatement {
   return sqlStatement(`
     with completion as (
@@ -83,4 +50,78 @@ export function completeStatement(schema: string): SqlStatement {
     select f.id::text as id, f.state::text as state, null::text as follow_up_id from finished f
     union all
     select null, null, i.id::text from follow_up_inserted i`);
+}
+
+/**
+ * {@link completeStatement} for completions without follow-ups (the common case): values `$1` to
+ * `$6` as there, no follow-up arrays, and one notification per queue rather than per task.
+ */
+export function completeWithoutFollowUpsStatement(schema: string): SqlStatement {
+  return sqlStatement(`
+    ${completionCtes(schema)}
+    select f.id::text as id, f.state::text as state, null::text as follow_up_id
+    from finished f
+    where (select count(*) from finished_notified) >= 0`);
+}
+
+/**
+ * {@link completeStatement} for follow-ups that differ only in id, input and correlation id, all
+ * for one queue, with no concurrency or dedupe key (a job's next steps, typically): values `$1`
+ * to `$7` as there, then `$8` the follow-ups as one JSON array of `{ parent_id, id, input,
+ * correlation_id }`, `$9` their queue, and their shared settings as in the uniform append
+ * (`$10` priority, `$11` delay, `$12` timeout, `$13` ttl, `$14` heartbeat, `$15`–`$19` the retry
+ * policy). One JSON document instead of seventeen arrays to format and unnest.
+ */
+export function completeWithUniformFollowUpsStatement(schema: string): SqlStatement {
+  return sqlStatement(`
+    ${completionCtes(schema)},
+    follow_up_source as (
+      select n.*
+      from jsonb_to_recordset($8::jsonb) as n(parent_id uuid, id uuid, input jsonb, correlation_id text)
+      join finished f on f.id = n.parent_id and f.state = 'succeeded'
+    ),
+    follow_up_inserted as (
+      insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
+      select n.id, $9::text, n.input, $10::int4, ${msInterval("$11::float8")}, ${NOW} + ${msInterval("$11::float8")},
+        ${msInterval("$12::float8")}, ${msInterval("$13::float8")}, ${msInterval("$14::float8")},
+        row($15::int4, $16::int4, $17::int4, $18::float8, $19::float8)::${schema}.task_retry_policy,
+        null, null, n.correlation_id, ${NOW}, ${NOW}
+      from follow_up_source n
+      returning id
+    ),
+    available_notified as (select pg_notify($7, $9::text) where exists (select 1 from follow_up_inserted))
+    select f.id::text as id, f.state::text as state, null::text as follow_up_id
+    from finished f
+    where (select count(*) from finished_notified) >= 0
+    union all
+    select null, null, i.id::text from follow_up_inserted i where (select count(*) from available_notified) >= 0`);
+}
+
+/**
+ * The completion part shared by the lean statements: CTEs \`completion\`, \`finished\` (the fenced
+ * update of the tasks), \`finished_attempts\` and \`finished_notified\` (one notification per queue).
+ */
+function completionCtes(schema: string): string {
+  return `with completion as (
+      select * from unnest($2::text[], $3::uuid[], $4::int4[], $5::text[]) as c(queue_name, task_id, attempt, output)
+    ),
+    finished as (
+      update ${schema}.task t
+      set state = (case when t.cancel_requested_at is null then 'succeeded' else 'cancelled' end)::${schema}.task_state,
+          output = case when t.cancel_requested_at is null then c.output::jsonb else t.output end,
+          completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
+      from completion c
+      where t.task_queue_name = c.queue_name and t.id = c.task_id
+        and t.state = 'in_progress' and t.current_attempt = c.attempt
+      returning t.id, t.task_queue_name, t.current_attempt, t.state
+    ),
+    finished_attempts as (
+      update ${schema}.task_attempt a
+      set state = f.state, completed_at = ${NOW}, updated_at = ${NOW}
+      from finished f
+      where a.task_queue_name = f.task_queue_name and a.task_id = f.id and a.attempt_number = f.current_attempt
+    ),
+    finished_notified as (
+      select pg_notify($6, queue.name) from (select distinct task_queue_name as name from finished) queue
+    )`;
 }

@@ -1,0 +1,37 @@
+import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { newTask } from "./support/new-task.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database?.drop());
+
+it("writes follow-ups that share their settings with each one's own input and correlation id, only for parents that won", async () => {
+  const storage = database.storage;
+  const parents = [newTask({ n: 1 }), newTask({ n: 2 }), newTask({ n: 3 })];
+  await storage.taskEnqueue({ queueName: "parents", tasks: parents });
+  const claimed = await storage.taskClaim({ queueName: "parents", limit: 3 });
+  const inputs = [{ text: "naïve \"quoted\" \\ ,comma" }, [1, { nested: null }], "plain"];
+  const followUps = parents.map((parent, index) => newTask(inputs[index]!, { correlationId: `run-${index}`, heartbeatMs: 5_000 }));
+  const stale = claimed.find((task) => task.id === parents[1]!.id)!;
+  const outcome = await storage.taskCompleteMany({
+    attempts: parents.map((parent, index) => {
+      const task = claimed.find((candidate) => candidate.id === parent.id)!;
+      return {
+        queueName: "parents",
+        taskId: task.id,
+        // The second parent presents a stale attempt number: fenced, so its follow-up is dropped.
+        attempt: task === stale ? task.attempt + 1 : task.attempt,
+        output: null,
+        followUps: [{ queueName: "children", task: followUps[index]! }],
+      };
+    }),
+  });
+  expect(outcome.rejected).toEqual([stale.id]);
+  const written = await Promise.all(followUps.map((task) => storage.taskGet({ taskId: task.id })));
+  expect(written.map((record) => record?.input ?? null)).toEqual([inputs[0], null, inputs[2]]);
+  expect(written[0]).toMatchObject({ queueName: "children", state: "pending", correlationId: "run-0", heartbeatMs: 5_000 });
+  expect(written[2]).toMatchObject({ correlationId: "run-2" });
+});
