@@ -20,7 +20,7 @@ const poolSize = 20;
  */
 const workerProfiles = {
   default: { concurrency: 10 },
-  best: { concurrency: 50, claimBatchSize: 50 },
+  best: { concurrency: 100, claimBatchSize: 100 },
   appRow: { concurrency: 100, claimBatchSize: 100, groupCommit: 25 },
 };
 
