@@ -1,6 +1,7 @@
 import {
   FatalError,
   LeaseLostError,
+  MAX_TIMER_MS,
   RetryPolicy,
   ShutdownError,
   TaskCancelledError,
@@ -295,7 +296,16 @@ export class TaskExecutor<Input, Tx> {
         }
         running.transactionSettled();
         if (!wroteThroughTx) running.releaseSlot();
-        result = await acknowledged;
+        // A success kept in a commit group waits for the group's last attempt: its heartbeat goes
+        // on until the group has committed, so the wait never costs it its lease.
+        const keepLease = wroteThroughTx
+          ? new AttemptTimer(running.claimed.heartbeatMs, MAX_TIMER_MS, { onHeartbeat: () => this.#beat(running), onDeadline: () => {} })
+          : null;
+        try {
+          result = await acknowledged;
+        } finally {
+          keepLease?.stop();
+        }
       } catch (error) {
         if (wroteThroughTx) {
           // The group did not commit: nothing of this attempt was kept.

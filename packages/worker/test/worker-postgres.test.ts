@@ -81,6 +81,34 @@ describe("Worker on Postgres", () => {
     expect(await db.storage.taskGet({ taskId: ids[8]! })).toMatchObject({ state: "succeeded", output: { n: 8 } });
   });
 
+  it("keeps the lease of a grouped success while a later task of its group runs past that lease", async () => {
+    const queue = await queueNamed("grouped-long");
+    const task: Task<Item, unknown, Tx> = {
+      heartbeatMs: 100,
+      async execute(cx, { n }) {
+        await insertEffect(cx.tx, `effect-${n}`);
+        // Three leases (3 × 100 ms) long; the first task's success waits all that time.
+        if (n === 1) await work(900);
+      },
+    };
+    await queue.enqueueMany(task, [{ n: 0 }, { n: 1 }]);
+    const worker = new Worker(queue, task, { concurrency: 2, groupCommit: 2, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:claimed").length === 2, { message: "both tasks started" });
+    // A second worker polls every 50 ms, and every poll claim takes back expired leases.
+    const other = new Worker(queue, task, { concurrency: 2, pollIntervalMs: 50, logger: quiet });
+    const otherEvents = recordEvents(other);
+    const otherRunning = other.run();
+    await waitFor(() => events.of("task:succeeded").length === 2, { message: "2 successes" });
+    await Promise.all([worker.shutdown(), other.shutdown()]);
+    await Promise.all([running, otherRunning]);
+    expect(events.of("task:succeeded").map((event) => event.attempt)).toEqual([1, 1]);
+    expect(events.of("task:retry")).toEqual([]);
+    expect(otherEvents.of("task:claimed")).toEqual([]);
+    expect(await effectStats(db.pool)).toEqual({ rows: 2, distinctKeys: 2, duplicateKeys: 0 });
+  });
+
   it("retries the whole group, writes included, when one of its tasks times out, and writes each effect once", async () => {
     const queue = await queueNamed("grouped-timeout");
     let slowAttempts = 0;
