@@ -313,11 +313,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const followUps = live.flatMap((attempt) => (attempt.followUps ?? []).map((followUp) => ({ parentId: attempt.taskId, followUp })));
     if (followUps.length === 0) {
       const values = [
-        this.#now(),
-        live.map((attempt) => attempt.queueName),
-        live.map((attempt) => attempt.taskId),
-        live.map((attempt) => attempt.attempt),
-        live.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+        ...this.#completionValues(live),
         this.#channels.taskFinished,
       ];
       return this.#run("taskComplete", this.#statements.completeWithoutFollowUps, values, tx);
@@ -328,11 +324,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       const settings = followUpTasks[0]!;
       const policy = settings.retryPolicy;
       const values = [
-        this.#now(),
-        live.map((attempt) => attempt.queueName),
-        live.map((attempt) => attempt.taskId),
-        live.map((attempt) => attempt.attempt),
-        live.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+        ...this.#completionValues(live),
         this.#channels.taskFinished,
         this.#channels.taskAvailable,
         JSON.stringify(followUps.map(({ parentId, followUp: { task } }) => ({ parent_id: parentId, id: task.id, input: task.input, correlation_id: task.correlationId }))),
@@ -343,11 +335,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       return this.#run("taskComplete", this.#statements.completeWithUniformFollowUps, values, tx);
     }
     const values = [
-      this.#now(),
-      live.map((attempt) => attempt.queueName),
-      live.map((attempt) => attempt.taskId),
-      live.map((attempt) => attempt.attempt),
-      live.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+      ...this.#completionValues(live),
       this.#channels.taskFinished,
       this.#channels.taskAvailable,
       followUps.map(({ parentId }) => parentId),
@@ -355,6 +343,17 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       ...newTaskArrays(followUps.map(({ followUp }) => followUp.task)),
     ];
     return this.#run("taskComplete", this.#statements.complete, values, tx);
+  }
+
+  /** Values `$1`–`$5` of every completion statement: now, then one array per attempt field. */
+  #completionValues(attempts: ReadonlyArray<Omit<TaskCompleteParams<PgQueryable>, "tx">>): unknown[] {
+    return [
+      this.#now(),
+      attempts.map((attempt) => attempt.queueName),
+      attempts.map((attempt) => attempt.taskId),
+      attempts.map((attempt) => attempt.attempt),
+      attempts.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+    ];
   }
 
   async taskRetry({ queueName, taskId, attempt, delayMs, errorMessage, tx }: TaskRetryParams<PgQueryable>): Promise<RetryOutcome> {

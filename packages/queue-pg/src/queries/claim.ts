@@ -106,29 +106,15 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
       order by candidate.priority desc, candidate.run_at, candidate.created_at, candidate.id
       limit ${limit}
     ),
-    claimed as (
-      update ${schema}.task t
-      set state = 'in_progress', attempt_count = t.attempt_count + 1, current_attempt = t.attempt_count + 1,
-          lease_expires_at = ${NOW} + t.heartbeat * 3, last_attempt_at = ${NOW}, last_heartbeat_at = ${NOW},
-          updated_at = ${NOW}
-      from chosen
-      where t.task_queue_name = $2 and t.id = chosen.id
-      returning t.*, chosen.reclaim, chosen.current_attempt as previous_attempt
-    ),
+    ${claimChosen(schema)},
     reclaimed_attempts as (
       update ${schema}.task_attempt a
       set state = 'failed', error_message = $4, completed_at = ${NOW}, updated_at = ${NOW}
       from claimed c
       where c.reclaim and a.task_queue_name = c.task_queue_name and a.task_id = c.id
         and a.attempt_number = c.previous_attempt and a.state = 'in_progress'
-    ),
-    new_attempts as (
-      insert into ${schema}.task_attempt (task_id, task_queue_name, attempt_number, state, started_at, updated_at)
-      select c.id, c.task_queue_name, c.current_attempt, 'in_progress', ${NOW}, ${NOW} from claimed c
     )
-    select ${CLAIMED_TASK_COLUMNS}
-    from claimed c
-    order by c.priority desc, c.run_at, c.created_at, c.id`);
+    ${CLAIMED_ROWS}`);
 }
 
 /**
@@ -140,27 +126,40 @@ export function claimPendingStatement(schema: string, limit: number): SqlStateme
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`claim limit must be a positive integer, got ${String(limit)}`);
   return sqlStatement(`
     with chosen as (
-      select t.id
+      select t.id, false as reclaim, t.current_attempt
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'pending' and t.run_at <= ${NOW} and ${keyIsFreeCondition(schema)}
       order by t.priority desc, t.run_at, t.created_at, t.id
       limit ${limit}
       for update skip locked
     ),
-    claimed as (
+    ${claimChosen(schema)}
+    ${CLAIMED_ROWS}`);
+}
+
+/**
+ * CTEs `claimed` (starts an attempt of every task in `chosen`: counters, fencing token and a
+ * lease of three heartbeats) and `new_attempts` (its attempt rows). `chosen` has `id`, `reclaim`
+ * and `current_attempt` (the attempt a reclaim ends).
+ */
+function claimChosen(schema: string): string {
+  return `claimed as (
       update ${schema}.task t
       set state = 'in_progress', attempt_count = t.attempt_count + 1, current_attempt = t.attempt_count + 1,
           lease_expires_at = ${NOW} + t.heartbeat * 3, last_attempt_at = ${NOW}, last_heartbeat_at = ${NOW},
           updated_at = ${NOW}
       from chosen
-      where t.id = chosen.id
-      returning t.*
+      where t.task_queue_name = $2 and t.id = chosen.id
+      returning t.*, chosen.reclaim, chosen.current_attempt as previous_attempt
     ),
     new_attempts as (
       insert into ${schema}.task_attempt (task_id, task_queue_name, attempt_number, state, started_at, updated_at)
       select c.id, c.task_queue_name, c.current_attempt, 'in_progress', ${NOW}, ${NOW} from claimed c
-    )
+    )`;
+}
+
+/** The rows a claim returns: the claimed tasks in claim order. */
+const CLAIMED_ROWS = `
     select ${CLAIMED_TASK_COLUMNS}
     from claimed c
-    order by c.priority desc, c.run_at, c.created_at, c.id`);
-}
+    order by c.priority desc, c.run_at, c.created_at, c.id`;

@@ -16,25 +16,7 @@ import { msInterval, NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_
  */
 export function completeStatement(schema: string): SqlStatement {
   return sqlStatement(`
-    with completion as (
-      select * from unnest($2::text[], $3::uuid[], $4::int4[], $5::text[]) as c(queue_name, task_id, attempt, output)
-    ),
-    finished as (
-      update ${schema}.task t
-      set state = (case when t.cancel_requested_at is null then 'succeeded' else 'cancelled' end)::${schema}.task_state,
-          output = case when t.cancel_requested_at is null then c.output::jsonb else t.output end,
-          completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
-      from completion c
-      where t.task_queue_name = c.queue_name and t.id = c.task_id
-        and t.state = 'in_progress' and t.current_attempt = c.attempt
-      returning t.id, t.task_queue_name, t.current_attempt, t.state, pg_notify($6, t.task_queue_name)
-    ),
-    finished_attempts as (
-      update ${schema}.task_attempt a
-      set state = f.state, completed_at = ${NOW}, updated_at = ${NOW}
-      from finished f
-      where a.task_queue_name = f.task_queue_name and a.task_id = f.id and a.attempt_number = f.current_attempt
-    ),
+    ${completionCtes(schema)},
     follow_up_source as (
       select n.*
       from ${unnestNewTasks(10, "n", [["parent_id", "$8::uuid[]"], ["queue_name", "$9::text[]"]])}
@@ -47,7 +29,9 @@ export function completeStatement(schema: string): SqlStatement {
       ${ON_DEDUPE_CONFLICT_DO_NOTHING}
       returning id, pg_notify($7, task_queue_name)
     )
-    select f.id::text as id, f.state::text as state, null::text as follow_up_id from finished f
+    select f.id::text as id, f.state::text as state, null::text as follow_up_id
+    from finished f
+    where (select count(*) from finished_notified) >= 0
     union all
     select null, null, i.id::text from follow_up_inserted i`);
 }
