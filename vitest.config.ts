@@ -19,6 +19,7 @@ const shared = {
     testTimeout: 60_000,
     hookTimeout: 120_000,
     globalSetup: [`${root}test/global-setup.ts`],
+    setupFiles: [`${root}test/support/fast-check-seed.ts`],
   },
 };
 

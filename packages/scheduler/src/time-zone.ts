@@ -50,6 +50,33 @@ export function isRepeatedWallTime(instant: number, timeZone: string): boolean {
   return false;
 }
 
+/**
+ * The first instant after `after` at which the zone's offset changes (a daylight-saving
+ * transition), to the millisecond, or null when it does not change within the next 400 days.
+ */
+export function nextOffsetChange(after: number, timeZone: string): number | null {
+  const day = 86_400_000;
+  const offset = zoneOffsetMs(after, timeZone);
+  let low = after;
+  let high: number | null = null;
+  for (let step = 1; step <= 400; step += 1) {
+    const probe = after + step * day;
+    if (zoneOffsetMs(probe, timeZone) !== offset) {
+      high = probe;
+      break;
+    }
+    low = probe;
+  }
+  if (high === null) return null;
+  // The offset is `offset` at `low` and different at `high`: halve down to one millisecond.
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (zoneOffsetMs(middle, timeZone) === offset) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(timeZone);
   if (formatter === undefined) {

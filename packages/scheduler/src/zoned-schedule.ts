@@ -2,10 +2,12 @@ import { CronExpressionParser, type CronExpression } from "cron-parser";
 import type { ScheduleDefinition } from "@underway/core";
 import { normalizeCron } from "./cron-expression.js";
 import { ScheduleParseError } from "./schedule-parse-error.js";
-import { isRepeatedWallTime, validateTimeZone } from "./time-zone.js";
+import { isRepeatedWallTime, nextOffsetChange, validateTimeZone } from "./time-zone.js";
 
 /** More consecutive fold repeats than any real zone produces: a guard, never reached in practice. */
 const MAX_SKIPPED_CANDIDATES = 100_000;
+/** How many times one walk resumes past a transition the parser could not cross. */
+const MAX_RESUMPTIONS = 8;
 
 /**
  * A cron expression read in an IANA time zone: when a queue's schedule fires.
@@ -110,9 +112,12 @@ export class ZonedSchedule implements ScheduleDefinition {
   *#walk(from: Date, direction: "forward" | "backward"): Generator<Date, void, undefined> {
     const start = from instanceof Date ? from.getTime() : Number.NaN;
     if (Number.isNaN(start)) throw new TypeError("ZonedSchedule expects a valid Date");
-    const expression: CronExpression = CronExpressionParser.parse(this.#expandedCron, { tz: this.timeZone, currentDate: new Date(start) });
+    let expression: CronExpression = CronExpressionParser.parse(this.#expandedCron, { tz: this.timeZone, currentDate: new Date(start) });
     const forward = direction === "forward";
     let previous = start;
+    let resumptions = 0;
+    /** Where the parser's current search started: the last fire, or the transition resumed past. */
+    let searchFrom = start;
     for (;;) {
       let candidate: number | null = null;
       for (let skipped = 0; skipped < MAX_SKIPPED_CANDIDATES; skipped += 1) {
@@ -120,7 +125,16 @@ export class ZonedSchedule implements ScheduleDefinition {
         try {
           next = (forward ? expression.next() : expression.prev()).getTime();
         } catch {
-          return;
+          // cron-parser gives up ("loop limit exceeded") when its search runs into some
+          // daylight-saving transitions, as the half-hour ones of Australia/Lord_Howe. It would
+          // have returned any fire before the transition first, so the search resumes just before
+          // the transition, from where the parser finds its way.
+          const transition = forward && resumptions < MAX_RESUMPTIONS ? nextOffsetChange(searchFrom, this.timeZone) : null;
+          if (transition === null) return;
+          resumptions += 1;
+          searchFrom = transition;
+          expression = CronExpressionParser.parse(this.#expandedCron, { tz: this.timeZone, currentDate: new Date(transition - 1) });
+          continue;
         }
         const inOrder = forward ? next > previous : next < previous;
         // A repeated wall time already fired at its first instant, before the clocks went back.
@@ -130,6 +144,7 @@ export class ZonedSchedule implements ScheduleDefinition {
       }
       if (candidate === null) return;
       previous = candidate;
+      searchFrom = candidate;
       yield new Date(candidate);
     }
   }

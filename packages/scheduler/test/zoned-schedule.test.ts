@@ -200,6 +200,16 @@ describe("ZonedSchedule.next", () => {
     expect(nineAm("Australia/Sydney")).toBe("2024-01-15T22:00:00.000Z");
   });
 
+  it("crosses the half-hour fall-back of Australia/Lord_Howe, where cron-parser alone gives up", () => {
+    // 2020-04-05 02:00 LHDT (+11) became 01:30 LHST (+10:30); 02:00 LHST is 15:30 UTC.
+    const sundaysAt2InApril = new ZonedSchedule("* * 2 * 4 0", "Australia/Lord_Howe");
+    expect(iso(sundaysAt2InApril.next(at("2020-01-01T00:00:00Z")))).toBe("2020-04-04T15:30:00.000Z");
+    expect(take(new ZonedSchedule("0 0 2 * 4 0", "Australia/Lord_Howe").upcoming(at("2020-03-01T00:00:00Z")), 2)).toEqual([
+      "2020-04-04T15:30:00.000Z",
+      "2020-04-11T15:30:00.000Z",
+    ]);
+  });
+
   it("finds the 29th of February", () => {
     expect(iso(ZonedSchedule.parse("0 0 29 2 *").next(at("2024-03-01T00:00:00Z")))).toBe("2028-02-29T00:00:00.000Z");
   });
