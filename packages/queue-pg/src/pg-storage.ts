@@ -200,16 +200,16 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     for (let start = 0; start < tasks.length; start += ENQUEUE_CHUNK_SIZE) {
       const chunk = tasks.slice(start, start + ENQUEUE_CHUNK_SIZE);
       if (isUniform(chunk)) {
-        const settings = chunk[0]!;
-        const policy = settings.retryPolicy;
+        const first = chunk[0]!;
         const one = chunk.length === 1;
         await this.#run("taskEnqueue", one ? this.#statements.enqueue.appendOne : this.#statements.enqueue.appendUniform, [
-          now, queueName, this.#channels.taskAvailable,
-          one ? settings.id : chunk.map((task) => task.id).join(","),
-          one ? JSON.stringify(settings.input) : `[${chunk.map((task) => JSON.stringify(task.input)).join(",")}]`,
-          settings.priority, settings.delayMs, settings.timeoutMs, settings.ttlMs, settings.heartbeatMs,
-          policy.maxAttempts, policy.initialIntervalMs, policy.maxIntervalMs, policy.backoffCoefficient, policy.jitterFactor,
-          settings.correlationId,
+          now,
+          queueName,
+          this.#channels.taskAvailable,
+          one ? first.id : chunk.map((task) => task.id).join(","),
+          one ? JSON.stringify(first.input) : `[${chunk.map((task) => JSON.stringify(task.input)).join(",")}]`,
+          ...sharedSettingsValues(first),
+          first.correlationId,
         ], tx);
         chunk.forEach((task, offset) => {
           outcomes[start + offset] = { id: task.id, deduplicated: false };
@@ -321,16 +321,13 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const followUpQueue = followUps[0]!.followUp.queueName;
     const followUpTasks = followUps.map(({ followUp }) => followUp.task);
     if (followUps.every(({ followUp }) => followUp.queueName === followUpQueue) && isUniform(followUpTasks, { correlationIdsMayDiffer: true })) {
-      const settings = followUpTasks[0]!;
-      const policy = settings.retryPolicy;
       const values = [
         ...this.#completionValues(live),
         this.#channels.taskFinished,
         this.#channels.taskAvailable,
         JSON.stringify(followUps.map(({ parentId, followUp: { task } }) => ({ parent_id: parentId, id: task.id, input: task.input, correlation_id: task.correlationId }))),
         followUpQueue,
-        settings.priority, settings.delayMs, settings.timeoutMs, settings.ttlMs, settings.heartbeatMs,
-        policy.maxAttempts, policy.initialIntervalMs, policy.maxIntervalMs, policy.backoffCoefficient, policy.jitterFactor,
+        ...sharedSettingsValues(followUpTasks[0]!),
       ];
       return this.#run("taskComplete", this.#statements.completeWithUniformFollowUps, values, tx);
     }
@@ -509,7 +506,6 @@ function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(String(value));
 }
 
-/** The new-task parameter arrays, in the order of `NEW_TASK_ARRAY_TYPES`. */
 /**
  * Whether the tasks differ only in id and input (and, when allowed, correlation id), with no
  * concurrency or dedupe key, so one set of settings describes them all.
@@ -545,6 +541,24 @@ function isUniform(tasks: ReadonlyArray<NewTask>, { correlationIdsMayDiffer = fa
   return true;
 }
 
+/** The values of `sharedSettingsSelectList`: the settings that `isUniform` tasks share. */
+function sharedSettingsValues(task: NewTask): unknown[] {
+  const policy = task.retryPolicy;
+  return [
+    task.priority,
+    task.delayMs,
+    task.timeoutMs,
+    task.ttlMs,
+    task.heartbeatMs,
+    policy.maxAttempts,
+    policy.initialIntervalMs,
+    policy.maxIntervalMs,
+    policy.backoffCoefficient,
+    policy.jitterFactor,
+  ];
+}
+
+/** The new-task parameter arrays, in the order of `NEW_TASK_ARRAY_TYPES`. */
 function newTaskArrays(tasks: ReadonlyArray<NewTask>): unknown[][] {
   const arrays: unknown[][] = NEW_TASK_ARRAY_TYPES.map(() => new Array(tasks.length));
   tasks.forEach((task, index) => {

@@ -1,4 +1,4 @@
-import { StorageError, type ClaimedTask, type Logger, type StorageAdapter, type StorageTransactionGroup } from "@underway/core";
+import { ConfigError, StorageError, type ClaimedTask, type Logger, type StorageAdapter, type StorageTransactionGroup } from "@underway/core";
 import type { AckResult, AttemptCompletion } from "./ack-batcher.js";
 import type { GroupMembership } from "./task-executor.js";
 
@@ -26,9 +26,10 @@ export class CommitGroupRunner<Tx> {
   readonly #logger: Logger;
   #stopping = false;
 
+  /** @throws {@link ConfigError} when the storage has no group transactions. */
   constructor(storage: StorageAdapter<Tx>, logger: Logger) {
     if (typeof storage.transactionOpenGroup !== "function" || storage.capabilities.groupCommit !== true) {
-      throw new StorageError("This storage does not support group commit");
+      throw new ConfigError("groupCommit needs a storage that supports group commit (PgStorage on a pg.Pool); this one does not");
     }
     this.#storage = storage;
     this.#logger = logger;

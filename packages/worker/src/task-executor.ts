@@ -279,45 +279,12 @@ export class TaskExecutor<Input, Tx> {
 
   async #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
     const { ref, trx, membership } = running;
-    const wroteThroughTx = trx.isOpen;
-    if (!wroteThroughTx || membership !== null) {
-      let result: AckResult;
-      try {
-        let acknowledged: Promise<AckResult>;
-        if (!wroteThroughTx) {
-          acknowledged = this.#acks.add({ ...ref, output, followUps });
-          // A commit-group member that never queried must still end, so the next one may start.
-          if (membership !== null) await trx.commit();
-        } else {
-          // Keeps the member's work in the group (no round trip); the group writes the
-          // completion and commits. The slot stays taken until then.
-          await trx.commit();
-          acknowledged = membership!.complete({ ...ref, output, followUps });
-        }
-        running.transactionSettled();
-        if (!wroteThroughTx) running.releaseSlot();
-        // A success kept in a commit group waits for the group's last attempt: its heartbeat goes
-        // on until the group has committed, so the wait never costs it its lease.
-        const keepLease = wroteThroughTx
-          ? new AttemptTimer(running.claimed.heartbeatMs, MAX_TIMER_MS, { onHeartbeat: () => this.#beat(running), onDeadline: () => {} })
-          : null;
-        try {
-          result = await acknowledged;
-        } finally {
-          keepLease?.stop();
-        }
-      } catch (error) {
-        if (wroteThroughTx) {
-          // The group did not commit: nothing of this attempt was kept.
-          await this.#recordFailure(running, error);
-          return;
-        }
-        this.#host.reportError(error, "Acknowledging a finished task failed; its lease will recover it", { taskId: ref.taskId });
-        return;
-      }
-      if (result === "rejected") this.#host.emit("task:lease-lost", ref);
-      else if (result === "cancelled") this.#host.emit("task:cancelled", ref);
-      else this.#host.emit("task:succeeded", { ...ref, output });
+    if (!trx.isOpen) {
+      await this.#recordAcknowledged(running, output, followUps);
+      return;
+    }
+    if (membership !== null) {
+      await this.#recordInGroup(running, membership, output, followUps);
       return;
     }
     let state: "succeeded" | "cancelled";
@@ -340,6 +307,54 @@ export class TaskExecutor<Input, Tx> {
       return;
     }
     if (state === "cancelled") this.#host.emit("task:cancelled", ref);
+    else this.#host.emit("task:succeeded", { ...ref, output });
+  }
+
+  /** A success that never touched `cx.tx`: it joins the bulk acknowledgement, slot given back. */
+  async #recordAcknowledged(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
+    const { ref, trx, membership } = running;
+    let result: AckResult;
+    try {
+      const acknowledged = this.#acks.add({ ...ref, output, followUps });
+      // A commit-group member that never queried must still end, so the next one may start.
+      if (membership !== null) await trx.commit();
+      running.transactionSettled();
+      running.releaseSlot();
+      result = await acknowledged;
+    } catch (error) {
+      this.#host.reportError(error, "Acknowledging a finished task failed; its lease will recover it", { taskId: ref.taskId });
+      return;
+    }
+    this.#emitAcknowledged(ref, result, output);
+  }
+
+  /**
+   * A success that wrote through a commit group's `cx.tx`: its work stays in the group (no round
+   * trip), and the group completes it and commits. It keeps its slot and goes on heartbeating
+   * until then, so waiting for the group's last attempt never costs it its lease.
+   */
+  async #recordInGroup(running: RunningAttempt<Tx>, membership: GroupMembership<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
+    const { ref, trx } = running;
+    const keepLease = new AttemptTimer(running.claimed.heartbeatMs, MAX_TIMER_MS, { onHeartbeat: () => this.#beat(running), onDeadline: () => {} });
+    let result: AckResult;
+    try {
+      await trx.commit();
+      const committed = membership.complete({ ...ref, output, followUps });
+      running.transactionSettled();
+      result = await committed;
+    } catch (error) {
+      // The group did not commit: nothing of this attempt was kept.
+      await this.#recordFailure(running, error);
+      return;
+    } finally {
+      keepLease.stop();
+    }
+    this.#emitAcknowledged(ref, result, output);
+  }
+
+  #emitAcknowledged(ref: AttemptRef, result: AckResult, output: JsonValue | null): void {
+    if (result === "rejected") this.#host.emit("task:lease-lost", ref);
+    else if (result === "cancelled") this.#host.emit("task:cancelled", ref);
     else this.#host.emit("task:succeeded", { ...ref, output });
   }
 

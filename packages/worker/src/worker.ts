@@ -120,14 +120,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       reportError: (error, message, fields) => this.#reportError(error, message, fields),
       retryScheduled: () => this.#requestClaim(),
     });
-    if (this.#options.groupCommit > 1) {
-      if (queue.storage.capabilities.groupCommit !== true || typeof queue.storage.transactionOpenGroup !== "function") {
-        throw new ConfigError("groupCommit needs a storage that supports group commit (PgStorage on a pg.Pool); this one does not");
-      }
-      this.#groups = new CommitGroupRunner(queue.storage, this.#options.logger);
-    } else {
-      this.#groups = null;
-    }
+    this.#groups = this.#options.groupCommit > 1 ? new CommitGroupRunner(queue.storage, this.#options.logger) : null;
     this.#stopped = new Promise<void>((resolve) => {
       this.#resolveStopped = resolve;
     });

@@ -142,7 +142,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
 }
 
 /** The object handed out as `tx`: a class instance, so drivers do not mistake it for a config. */
-class PooledTransactionClient {
+export class PooledTransactionClient {
   readonly query: (...args: unknown[]) => Promise<any>;
   constructor(query: (...args: unknown[]) => Promise<any>) {
     this.query = query;

@@ -1,5 +1,6 @@
 import { StorageError, type StorageTransaction, type StorageTransactionGroup } from "@underway/core";
 import type { PgQueryable } from "../pg-queryable.js";
+import { PooledTransactionClient } from "./pool-transaction.js";
 
 /** The one savepoint name members use: members run one after another, never nested. */
 const MEMBER_SAVEPOINT = "underway_member";
@@ -99,7 +100,7 @@ class PgTransactionMember implements StorageTransaction<PgQueryable> {
 
   constructor(group: PgTransactionGroup) {
     this.#group = group;
-    this.tx = new GroupMemberClient((...args: unknown[]) => this.#query(args)) as unknown as PgQueryable;
+    this.tx = new PooledTransactionClient((...args: unknown[]) => this.#query(args)) as unknown as PgQueryable;
   }
 
   get isOpen(): boolean {
@@ -166,13 +167,5 @@ class PgTransactionMember implements StorageTransaction<PgQueryable> {
     if (this.#phase === "opening") await this.#opening;
     if (this.#phase !== "open") throw new StorageError("This attempt's transaction has ended; it takes no more queries", { cause: this.#endReason });
     return (this.#group.tx.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
-  }
-}
-
-/** The object handed out as a member's `tx`: a class instance, so drivers do not mistake it for a config. */
-class GroupMemberClient {
-  readonly query: (...args: unknown[]) => Promise<any>;
-  constructor(query: (...args: unknown[]) => Promise<any>) {
-    this.query = query;
   }
 }

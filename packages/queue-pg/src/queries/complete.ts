@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { msInterval, NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_CONFLICT_DO_NOTHING, unnestNewTasks } from "./sql-fragments.js";
+import { NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_CONFLICT_DO_NOTHING, sharedSettingsSelectList, unnestNewTasks } from "./sql-fragments.js";
 
 /**
  * Values: `$1` now, `$2` queue names, `$3` task ids, `$4` attempt numbers, `$5` outputs (JSON
@@ -53,8 +53,7 @@ export function completeWithoutFollowUpsStatement(schema: string): SqlStatement 
  * for one queue, with no concurrency or dedupe key (a job's next steps, typically): values `$1`
  * to `$7` as there, then `$8` the follow-ups as one JSON array of `{ parent_id, id, input,
  * correlation_id }`, `$9` their queue, and their shared settings as in the uniform append
- * (`$10` priority, `$11` delay, `$12` timeout, `$13` ttl, `$14` heartbeat, `$15`–`$19` the retry
- * policy). One JSON document instead of seventeen arrays to format and unnest.
+ * (`$10`–`$19`, see `sharedSettingsSelectList`). One JSON document instead of seventeen arrays to format and unnest.
  */
 export function completeWithUniformFollowUpsStatement(schema: string): SqlStatement {
   return sqlStatement(`
@@ -66,10 +65,7 @@ export function completeWithUniformFollowUpsStatement(schema: string): SqlStatem
     ),
     follow_up_inserted as (
       insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
-      select n.id, $9::text, n.input, $10::int4, ${msInterval("$11::float8")}, ${NOW} + ${msInterval("$11::float8")},
-        ${msInterval("$12::float8")}, ${msInterval("$13::float8")}, ${msInterval("$14::float8")},
-        row($15::int4, $16::int4, $17::int4, $18::float8, $19::float8)::${schema}.task_retry_policy,
-        null, null, n.correlation_id, ${NOW}, ${NOW}
+      select n.id, $9::text, n.input, ${sharedSettingsSelectList(schema, 10)}, null, null, n.correlation_id, ${NOW}, ${NOW}
       from follow_up_source n
       returning id
     ),

@@ -1,13 +1,18 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { msInterval, NOW, NEW_TASK_INSERT_COLUMNS, newTaskSelectList, ON_DEDUPE_CONFLICT_DO_NOTHING, unnestNewTasks } from "./sql-fragments.js";
+import { NOW, NEW_TASK_INSERT_COLUMNS, newTaskSelectList, ON_DEDUPE_CONFLICT_DO_NOTHING, sharedSettingsSelectList, unnestNewTasks } from "./sql-fragments.js";
 
 /** The enqueue statements of one schema. */
 export interface EnqueueStatements {
   /** Plain append, for chunks without dedupe keys: returns `{ inserted }`. */
   append: SqlStatement;
   /**
-   * Append of tasks that differ only in id and input (one settings set, no concurrency or dedupe
-   * key): see {@link UNIFORM_APPEND_VALUES}. Returns `{ inserted }`.
+   * Append of tasks that differ only in id and input (one set of settings, no concurrency or
+   * dedupe key), the common case of a batch of one task's inputs. Values: `$1` now, `$2` queue
+   * name, `$3` task-available channel, `$4` the ids joined by commas, `$5` the inputs as one JSON
+   * array, `$6`–`$15` the shared settings (see `sharedSettingsSelectList`), `$16` correlation id.
+   * Two text values instead of fifteen arrays: the client formats no array literals, Postgres
+   * parses one JSON document, and the set functions give the planner the same estimate whatever
+   * the batch size, so the statement's cached plan is kept. Returns `{ inserted }`.
    */
   appendUniform: SqlStatement;
   /** `appendUniform` for one task: `$4` its id, `$5` its input as JSON. Returns `{ notified }`. */
@@ -27,19 +32,6 @@ export interface EnqueueStatements {
  * Postgres delivers it at commit, folding duplicates, so listeners hear once per transaction and
  * never about a rolled-back write.
  */
-/**
- * Values of `appendUniform`: `$1` now, `$2` queue name, `$3` task-available channel, `$4` the ids
- * joined by commas, `$5` the inputs as one JSON array, then the shared settings: `$6` priority,
- * `$7` delay, `$8` timeout, `$9` ttl, `$10` heartbeat (ms), `$11`–`$15` the retry policy (max
- * attempts, initial and max interval, coefficient, jitter), `$16` correlation id.
- *
- * The common case, a batch of one task's inputs, sent as two text values instead of fifteen
- * arrays: the client formats no array literals, and Postgres parses one JSON document. The set
- * functions give the planner the same estimate whatever the batch size, so the statement's cached
- * plan is kept from the first executions on and a single enqueue is never planned afresh.
- */
-export const UNIFORM_APPEND_VALUES = 16;
-
 export function enqueueStatements(schema: string): EnqueueStatements {
   const insert = (onConflict: string) => `
     insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
@@ -54,10 +46,7 @@ export function enqueueStatements(schema: string): EnqueueStatements {
     appendUniform: sqlStatement(`
       with inserted as (
         insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
-        select n.id, $2, n.input, $6::int4, ${msInterval("$7::float8")}, ${NOW} + ${msInterval("$7::float8")},
-          ${msInterval("$8::float8")}, ${msInterval("$9::float8")}, ${msInterval("$10::float8")},
-          row($11::int4, $12::int4, $13::int4, $14::float8, $15::float8)::${schema}.task_retry_policy,
-          null, null, $16::text, ${NOW}, ${NOW}
+        select n.id, $2, n.input, ${sharedSettingsSelectList(schema, 6)}, null, null, $16::text, ${NOW}, ${NOW}
         from rows from (unnest(string_to_array($4::text, ',')::uuid[]), jsonb_array_elements($5::jsonb)) as n(id, input)
         returning 1),
       notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
@@ -65,10 +54,7 @@ export function enqueueStatements(schema: string): EnqueueStatements {
     appendOne: sqlStatement(`
       with inserted as (
         insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
-        values ($4::uuid, $2, $5::jsonb, $6::int4, ${msInterval("$7::float8")}, ${NOW} + ${msInterval("$7::float8")},
-          ${msInterval("$8::float8")}, ${msInterval("$9::float8")}, ${msInterval("$10::float8")},
-          row($11::int4, $12::int4, $13::int4, $14::float8, $15::float8)::${schema}.task_retry_policy,
-          null, null, $16::text, ${NOW}, ${NOW})
+        values ($4::uuid, $2, $5::jsonb, ${sharedSettingsSelectList(schema, 6)}, null, null, $16::text, ${NOW}, ${NOW})
         returning 1)
       select pg_notify($3, $2) as notified from inserted`),
     appendDeduplicated: sqlStatement(`

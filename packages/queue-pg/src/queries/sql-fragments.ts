@@ -89,6 +89,19 @@ export function newTaskSelectList(schema: string, queueNameExpression: string): 
     n.concurrency_key, n.dedupe_key, n.correlation_id, ${NOW}, ${NOW}`;
 }
 
+/**
+ * The select list `priority, delay, run_at, timeout, ttl, heartbeat, retry_policy` (the middle of
+ * {@link NEW_TASK_INSERT_COLUMNS}) for new tasks that share one set of settings, read from the ten
+ * parameters from `$first` on, in the order of `sharedSettingsValues` in pg-storage: priority,
+ * delay, timeout, ttl and heartbeat (ms), then the retry policy's five fields.
+ */
+export function sharedSettingsSelectList(schema: string, first: number): string {
+  const p = (offset: number) => `$${first + offset}`;
+  return `${p(0)}::int4, ${msInterval(`${p(1)}::float8`)}, ${NOW} + ${msInterval(`${p(1)}::float8`)},
+    ${msInterval(`${p(2)}::float8`)}, ${msInterval(`${p(3)}::float8`)}, ${msInterval(`${p(4)}::float8`)},
+    row(${p(5)}::int4, ${p(6)}::int4, ${p(7)}::int4, ${p(8)}::float8, ${p(9)}::float8)::${schema}.task_retry_policy`;
+}
+
 /** Makes a dedupe-key conflict skip the row; the index predicate is repeated so Postgres can infer it. */
 export const ON_DEDUPE_CONFLICT_DO_NOTHING = `on conflict (task_queue_name, dedupe_key)
   where dedupe_key is not null and state in ('pending', 'in_progress') do nothing`;
