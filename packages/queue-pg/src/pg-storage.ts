@@ -562,24 +562,7 @@ function sharedSettingsValues(task: NewTask): unknown[] {
 function newTaskArrays(tasks: ReadonlyArray<NewTask>): unknown[][] {
   const arrays: unknown[][] = NEW_TASK_ARRAY_TYPES.map(() => new Array(tasks.length));
   tasks.forEach((task, index) => {
-    const policy = task.retryPolicy;
-    const row = [
-      task.id,
-      JSON.stringify(task.input),
-      task.priority,
-      task.delayMs,
-      task.timeoutMs,
-      task.ttlMs,
-      task.heartbeatMs,
-      policy.maxAttempts,
-      policy.initialIntervalMs,
-      policy.maxIntervalMs,
-      policy.backoffCoefficient,
-      policy.jitterFactor,
-      task.concurrencyKey,
-      task.dedupeKey,
-      task.correlationId,
-    ];
+    const row = [task.id, JSON.stringify(task.input), ...sharedSettingsValues(task), task.concurrencyKey, task.dedupeKey, task.correlationId];
     row.forEach((value, column) => {
       arrays[column]![index] = value;
     });
