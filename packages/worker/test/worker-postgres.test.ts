@@ -84,11 +84,11 @@ describe("Worker on Postgres", () => {
   it("keeps the lease of a grouped success while a later task of its group runs past that lease", async () => {
     const queue = await queueNamed("grouped-long");
     const task: Task<Item, unknown, Tx> = {
-      heartbeatMs: 100,
+      heartbeatMs: 300,
       async execute(cx, { n }) {
         await insertEffect(cx.tx, `effect-${n}`);
-        // Three leases (3 × 100 ms) long; the first task's success waits all that time.
-        if (n === 1) await work(900);
+        // More than two leases (3 × 300 ms) long; the first task's success waits all that time.
+        if (n === 1) await work(2_000);
       },
     };
     await queue.enqueueMany(task, [{ n: 0 }, { n: 1 }]);
@@ -113,8 +113,10 @@ describe("Worker on Postgres", () => {
     const queue = await queueNamed("grouped-timeout");
     let slowAttempts = 0;
     const task: Task<Item, unknown, Tx> = {
-      timeoutMs: 200,
-      retryPolicy: { maxAttempts: 3, initialIntervalMs: 10, maxIntervalMs: 10, jitterFactor: 0 },
+      // Room for a loaded machine: only the deliberately stuck attempt may time out, and every
+      // task has attempts to spare for the group it shares with that one.
+      timeoutMs: 1_000,
+      retryPolicy: { maxAttempts: 5, initialIntervalMs: 10, maxIntervalMs: 10, jitterFactor: 0 },
       async execute(cx, { n }) {
         await insertEffect(cx.tx, `effect-${n}`);
         if (n === 2 && ++slowAttempts === 1) await Promise.race([aborted(cx.signal), work(5_000)]);
