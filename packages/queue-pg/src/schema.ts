@@ -75,8 +75,23 @@ export function createUnderwaySchema(schemaName: string = DEFAULT_SCHEMA) {
       updatedAt: timestamptz("updated_at").notNull().defaultNow(),
       completedAt: timestamptz("completed_at"),
     },
-    (table) => [primaryKey({ columns: [table.taskQueueName, table.taskId, table.attemptNumber] })],
+    (table) => [primaryKey({ name: "task_attempt_pkey", columns: [table.taskId, table.attemptNumber] })],
   );
+
+  // Every attempt: the rows of task_attempt (attempts that failed) and the current attempt of
+  // each task whose row describes it (running, succeeded or cancelled). Read attempts from here.
+  const taskAttemptHistory = schema
+    .view("task_attempt_history", {
+      taskId: uuid("task_id"),
+      taskQueueName: text("task_queue_name"),
+      attemptNumber: integer("attempt_number"),
+      state: taskState("state"),
+      errorMessage: text("error_message"),
+      startedAt: timestamptz("started_at"),
+      updatedAt: timestamptz("updated_at"),
+      completedAt: timestamptz("completed_at"),
+    })
+    .existing();
 
   const taskSchedule = schema.table("task_schedule", {
     taskQueueName: text("task_queue_name").primaryKey(),
@@ -106,7 +121,7 @@ export function createUnderwaySchema(schemaName: string = DEFAULT_SCHEMA) {
     appliedAt: timestamptz("applied_at").notNull().defaultNow(),
   });
 
-  return { schema, taskState, taskQueue, task, taskAttempt, taskSchedule, taskScheduleFire, migrations };
+  return { schema, taskState, taskQueue, task, taskAttempt, taskAttemptHistory, taskSchedule, taskScheduleFire, migrations };
 }
 
 /** The drizzle model of one Underway schema. */

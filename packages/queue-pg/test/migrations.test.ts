@@ -50,11 +50,14 @@ describe("runMigrations", () => {
     expect(stored.rows[0].count).toBe(1);
   });
 
-  it("upgrades a schema made by the first migration, keeping its tasks and attempts, to tasks keyed by id", async () => {
+  it("upgrades a schema made by the first migration, keeping its tasks and attempts, to tasks keyed by id and attempts on the task row", async () => {
     const schema = "upgrade_check";
     await runMigrations(database.pool, { schema });
     // Put the schema back the way the first migration left it.
     await database.pool.query(`
+      drop view ${schema}.task_attempt_history;
+      alter table ${schema}.task_attempt drop constraint task_attempt_pkey;
+      alter table ${schema}.task_attempt add primary key (task_queue_name, task_id, attempt_number);
       alter table ${schema}.task_attempt drop constraint task_attempt_task_fkey;
       alter table ${schema}.task drop constraint task_pkey;
       alter table ${schema}.task add primary key (task_queue_name, id);
@@ -65,19 +68,39 @@ describe("runMigrations", () => {
     const storage = new PgStorage(database.pool, { schema });
     const task = newTask({ kept: true });
     await storage.taskEnqueue({ queueName: "upgrade", tasks: [task] });
-    const [claimed] = await storage.taskClaim({ queueName: "upgrade", limit: 1 });
+    const [first] = await storage.taskClaim({ queueName: "upgrade", limit: 1 });
+    await storage.taskRetry({ queueName: "upgrade", taskId: task.id, attempt: first!.attempt, delayMs: 0, errorMessage: "first try failed" });
+    const [second] = await storage.taskClaim({ queueName: "upgrade", limit: 1 });
+    expect(second!.attempt).toBe(2);
+    // A running attempt as the first schema's claims wrote it: a row of its own.
+    await database.pool.query(
+      `insert into ${schema}.task_attempt (task_id, task_queue_name, attempt_number, state, started_at, updated_at)
+       values ($1, 'upgrade', 2, 'in_progress', now(), now())`,
+      [task.id],
+    );
 
-    expect(await runMigrations(database.pool, { schema })).toBe(1);
+    expect(await runMigrations(database.pool, { schema })).toBe(2);
 
     const keys = await database.pool.query(
-      `select indexrelid::regclass::text as index, pg_get_indexdef(indexrelid) as definition
-         from pg_index where indrelid = $1::regclass and indisunique and indpred is null`,
-      [`${schema}.task`],
+      `select indrelid::regclass::text as on_table, pg_get_indexdef(indexrelid) as definition
+         from pg_index where indrelid in ($1::regclass, $2::regclass) and indisunique and indpred is null
+         order by 1`,
+      [`${schema}.task`, `${schema}.task_attempt`],
     );
-    expect(keys.rows.map((row) => row.definition)).toEqual([expect.stringMatching(/task_pkey ON upgrade_check\.task USING btree \(id\)$/)]);
-    await storage.taskComplete({ queueName: "upgrade", taskId: task.id, attempt: claimed!.attempt, output: { done: true } });
+    expect(keys.rows.map((row) => row.definition)).toEqual([
+      expect.stringMatching(/task_pkey ON upgrade_check\.task USING btree \(id\)$/),
+      expect.stringMatching(/task_attempt_pkey ON upgrade_check\.task_attempt USING btree \(task_id, attempt_number\)$/),
+    ]);
+    expect(await storage.taskAttempts({ taskId: task.id })).toMatchObject([
+      { attemptNumber: 1, state: "failed", errorMessage: "first try failed" },
+      { attemptNumber: 2, state: "in_progress", completedAt: null },
+    ]);
+    await storage.taskComplete({ queueName: "upgrade", taskId: task.id, attempt: second!.attempt, output: { done: true } });
     expect(await storage.taskGet({ taskId: task.id })).toMatchObject({ state: "succeeded", output: { done: true } });
-    expect(await storage.taskAttempts({ taskId: task.id })).toMatchObject([{ attemptNumber: 1, state: "succeeded" }]);
+    expect(await storage.taskAttempts({ taskId: task.id })).toMatchObject([
+      { attemptNumber: 1, state: "failed" },
+      { attemptNumber: 2, state: "succeeded" },
+    ]);
     // Attempt rows still go with their task.
     await database.pool.query(`delete from ${schema}.task where id = $1`, [task.id]);
     const left = await database.pool.query(`select count(*)::int as count from ${schema}.task_attempt`);

@@ -33,7 +33,7 @@ it("hands each of 1 000 tasks to exactly one of 50 claimers on separate connecti
   const counts = await database.pool.query(
     `select count(*)::int as attempts, count(distinct task_id)::int as tasks,
             (select count(*)::int from underway.task where state = 'in_progress' and attempt_count = 1) as running
-     from underway.task_attempt where task_queue_name = 'parallel'`,
+     from underway.task_attempt_history where task_queue_name = 'parallel'`,
   );
   expect(counts.rows[0]).toEqual({ attempts: 1_000, tasks: 1_000, running: 1_000 });
 });

@@ -43,6 +43,7 @@ export function cancelCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(outcome).toEqual({ state: "cancelled", followUpIds: [] });
       expect(await f.existingTask(task.id)).toMatchObject({ state: "cancelled", completedAt: f.clock.now(), leaseExpiresAt: null });
       expect(await f.task(followUp.id)).toBeNull();
+      expect(await f.attempts(task.id)).toEqual([expect.objectContaining({ attemptNumber: 1, state: "cancelled", errorMessage: null, completedAt: f.clock.now() })]);
       expect(await f.storage.taskCancel({ queueName: f.queueName, taskId: task.id })).toBe(false);
     });
 

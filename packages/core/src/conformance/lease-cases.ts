@@ -42,6 +42,30 @@ export function leaseCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(attempts[0]!.completedAt).toEqual(reclaimAt);
     });
 
+    it("keeps each attempt's own start and end times through a retry, a reclaim and a success", async () => {
+      const task = await f.enqueueOne();
+      const firstStart = f.clock.now();
+      const first = await f.claimOne();
+      f.clock.advance(10);
+      const firstEnd = f.clock.now();
+      await f.storage.taskRetry({ ...f.ref(first), delayMs: 0, errorMessage: "try again" });
+      f.clock.advance(10);
+      const secondStart = f.clock.now();
+      expect((await f.claimOne()).attempt).toBe(2);
+      f.clock.advance(LEASE_MS);
+      const thirdStart = f.clock.now();
+      const third = await f.claimOne();
+      expect(third.attempt).toBe(3);
+      f.clock.advance(10);
+      const thirdEnd = f.clock.now();
+      await f.storage.taskComplete({ ...f.ref(third), output: { ok: true } });
+      expect(await f.attempts(task.id)).toEqual([
+        expect.objectContaining({ attemptNumber: 1, state: "failed", errorMessage: "try again", startedAt: firstStart, updatedAt: firstEnd, completedAt: firstEnd }),
+        expect.objectContaining({ attemptNumber: 2, state: "failed", startedAt: secondStart, updatedAt: thirdStart, completedAt: thirdStart }),
+        expect.objectContaining({ attemptNumber: 3, state: "succeeded", errorMessage: null, startedAt: thirdStart, updatedAt: thirdEnd, completedAt: thirdEnd }),
+      ]);
+    });
+
     it("leaves expired leases alone in a claim with reclaimExpired: false, and takes pending tasks only", async () => {
       const queueName = await f.otherQueue("pending-only");
       const expired = await f.enqueueOne({}, queueName);

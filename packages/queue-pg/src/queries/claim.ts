@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { CLAIMED_TASK_COLUMNS, NOW } from "./sql-fragments.js";
+import { CLAIMED_TASK_COLUMNS, insertFailedAttempts, NOW } from "./sql-fragments.js";
 
 /** Attempt message of a reclaimed task's previous attempt. */
 export const LEASE_EXPIRED_MESSAGE = "Task lease expired and was reclaimed by another worker";
@@ -38,8 +38,9 @@ function keyIsFreeCondition(schema: string): string {
  *
  * Why it is correct, in one statement (one snapshot, one round trip):
  * - `ended` first terminates the queue's expired attempts that may not run again (no attempts
- *   left → failed and dead-lettered with all their attempt rows; cancel requested → cancelled).
- *   They are disjoint from the reclaim candidates, so no row is updated twice.
+ *   left → failed and dead-lettered with the rows of its earlier attempts; cancel requested →
+ *   cancelled), writing the ended attempt's `failed` row. They are disjoint from the reclaim
+ *   candidates, so no row is updated twice.
  * - Candidates are locked `FOR UPDATE SKIP LOCKED`, pending ones read straight off the index that
  *   has the claim order, so parallel claimers never wait on each other and never share a task.
  *   Each branch locks at most `limit` rows; the best `limit` of both are claimed.
@@ -48,15 +49,16 @@ function keyIsFreeCondition(schema: string): string {
  *   first. Claimers racing past this check are stopped by the unique index on running keys; the
  *   caller retries on that violation.
  * - Claiming bumps `attempt_count`, sets the fencing token `current_attempt` to it, starts a
- *   lease of three heartbeats, fails the reclaimed task's previous attempt and writes the new
- *   attempt row, all in this statement.
+ *   lease of three heartbeats and writes the `failed` row of a reclaimed task's previous attempt,
+ *   all in this statement. The new attempt itself is described by the task row (see migration
+ *   0003), so claiming a pending task writes nothing else.
  */
 export function claimStatement(schema: string, limit: number): SqlStatement {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`claim limit must be a positive integer, got ${String(limit)}`);
   const keyIsFree = keyIsFreeCondition(schema);
   return sqlStatement(`
     with exhausted as (
-      select t.task_queue_name, t.id, t.current_attempt, t.cancel_requested_at is not null as cancel_requested
+      select t.task_queue_name, t.id, t.current_attempt, t.last_attempt_at, t.cancel_requested_at is not null as cancel_requested
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
         and (t.attempt_count >= (t.retry_policy).max_attempts or t.cancel_requested_at is not null)
@@ -72,20 +74,19 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
       where t.task_queue_name = e.task_queue_name and t.id = e.id
       returning t.id, t.task_queue_name, pg_notify($3, $2)
     ),
-    ended_attempts as (
+    moved_attempts as (
       update ${schema}.task_attempt a
-      set task_queue_name = x.task_queue_name,
-          state = case when a.attempt_number = e.current_attempt and a.state = 'in_progress'
-            then 'failed'::${schema}.task_state else a.state end,
-          error_message = case when a.attempt_number = e.current_attempt and a.state = 'in_progress'
-            then (case when e.cancel_requested then $6 else $5 end) else a.error_message end,
-          completed_at = coalesce(a.completed_at, ${NOW}),
-          updated_at = ${NOW}
-      from exhausted e join ended x on x.id = e.id
-      where a.task_queue_name = e.task_queue_name and a.task_id = e.id
+      set task_queue_name = x.task_queue_name
+      from ended x
+      where a.task_id = x.id and a.task_queue_name <> x.task_queue_name
+    ),
+    ended_attempts as (
+      ${insertFailedAttempts(schema, `select e.id as task_id, x.task_queue_name, e.current_attempt as attempt_number,
+        case when e.cancel_requested then $6::text else $5::text end as error_message, e.last_attempt_at as started_at
+        from exhausted e join ended x on x.id = e.id`)}
     ),
     pending_candidates as (
-      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, false as reclaim
+      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, null::timestamptz as previous_started_at, false as reclaim
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'pending' and t.run_at <= ${NOW} and ${keyIsFree}
       order by t.priority desc, t.run_at, t.created_at, t.id
@@ -93,7 +94,7 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
       for update skip locked
     ),
     stale_candidates as (
-      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, true as reclaim
+      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, t.last_attempt_at as previous_started_at, true as reclaim
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
         and t.attempt_count < (t.retry_policy).max_attempts and t.cancel_requested_at is null and ${keyIsFree}
@@ -108,11 +109,10 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
     ),
     ${claimChosen(schema)},
     reclaimed_attempts as (
-      update ${schema}.task_attempt a
-      set state = 'failed', error_message = $4, completed_at = ${NOW}, updated_at = ${NOW}
-      from claimed c
-      where c.reclaim and a.task_queue_name = c.task_queue_name and a.task_id = c.id
-        and a.attempt_number = c.previous_attempt and a.state = 'in_progress'
+      ${insertFailedAttempts(schema, `select c.id as task_id, c.task_queue_name, c.previous_attempt as attempt_number,
+        $4::text as error_message, chosen.previous_started_at as started_at
+        from claimed c join chosen on chosen.id = c.id
+        where c.reclaim`)}
     )
     ${CLAIMED_ROWS}`);
 }
@@ -138,9 +138,9 @@ export function claimPendingStatement(schema: string, limit: number): SqlStateme
 }
 
 /**
- * CTEs `claimed` (starts an attempt of every task in `chosen`: counters, fencing token and a
- * lease of three heartbeats) and `new_attempts` (its attempt rows). `chosen` has `id`, `reclaim`
- * and `current_attempt` (the attempt a reclaim ends).
+ * CTE `claimed`: starts an attempt of every task in `chosen` (counters, fencing token, start time
+ * and a lease of three heartbeats). `chosen` has `id`, `reclaim` and `current_attempt` (the
+ * attempt a reclaim ends).
  */
 function claimChosen(schema: string): string {
   return `claimed as (
@@ -151,10 +151,6 @@ function claimChosen(schema: string): string {
       from chosen
       where t.task_queue_name = $2 and t.id = chosen.id
       returning t.*, chosen.reclaim, chosen.current_attempt as previous_attempt
-    ),
-    new_attempts as (
-      insert into ${schema}.task_attempt (task_id, task_queue_name, attempt_number, state, started_at, updated_at)
-      select c.id, c.task_queue_name, c.current_attempt, 'in_progress', ${NOW}, ${NOW} from claimed c
     )`;
 }
 

@@ -10,9 +10,10 @@ import { NEW_TASK_INSERT_COLUMNS, newTaskSelectList, NOW, ON_DEDUPE_CONFLICT_DO_
  *
  * Why it is correct: the update is fenced row by row on `state = 'in_progress'` and the presented
  * attempt number, and Postgres re-checks that condition on the latest row version if a concurrent
- * reclaim got there first, so a stale attempt matches nothing and writes nothing. Attempt rows and
- * follow-ups join on what the update returned, so they are written exactly for the attempts that
- * won; follow-ups of tasks that ended cancelled are dropped. N completions cost one round trip.
+ * reclaim got there first, so a stale attempt matches nothing and writes nothing. Follow-ups join
+ * on what the update returned, so they are written exactly for the attempts that won; follow-ups
+ * of tasks that ended cancelled are dropped. The finished attempt is the task's current one, which
+ * the task row describes: no attempt row is written. N completions cost one round trip.
  */
 export function completeStatement(schema: string): SqlStatement {
   return sqlStatement(`
@@ -78,8 +79,8 @@ export function completeWithUniformFollowUpsStatement(schema: string): SqlStatem
 }
 
 /**
- * The completion part shared by the lean statements: CTEs \`completion\`, \`finished\` (the fenced
- * update of the tasks), \`finished_attempts\` and \`finished_notified\` (one notification per queue).
+ * The completion part shared by the completion statements: CTEs \`completion\`, \`finished\` (the
+ * fenced update of the tasks) and \`finished_notified\` (one notification per queue).
  */
 function completionCtes(schema: string): string {
   return `with completion as (
@@ -94,12 +95,6 @@ function completionCtes(schema: string): string {
       where t.task_queue_name = c.queue_name and t.id = c.task_id
         and t.state = 'in_progress' and t.current_attempt = c.attempt
       returning t.id, t.task_queue_name, t.current_attempt, t.state
-    ),
-    finished_attempts as (
-      update ${schema}.task_attempt a
-      set state = f.state, completed_at = ${NOW}, updated_at = ${NOW}
-      from finished f
-      where a.task_queue_name = f.task_queue_name and a.task_id = f.id and a.attempt_number = f.current_attempt
     ),
     finished_notified as (
       select pg_notify($6, queue.name) from (select distinct task_queue_name as name from finished) queue

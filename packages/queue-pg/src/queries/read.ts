@@ -7,7 +7,7 @@ export interface ReadStatements {
   taskGet: SqlStatement;
   /** `$1` queue, `$2` correlation id or null, `$3` limit. */
   taskList: SqlStatement;
-  /** `$1` task id: attempts by number, in the task's current queue. */
+  /** `$1` task id: attempts by number. */
   taskAttempts: SqlStatement;
   /** `$1` now, `$2` queue: `{ next_run_at }`. */
   taskNextRunAt: SqlStatement;
@@ -21,12 +21,11 @@ export function readStatements(schema: string): ReadStatements {
       where t.task_queue_name = $1 and ($2::text is null or t.correlation_id = $2)
       order by t.created_at, t.id
       limit $3`),
-    // Attempts follow their task into the dead-letter queue, so they are found through the task.
+    // The failed attempts' rows and the current attempt its task row describes, by number.
     taskAttempts: sqlStatement(`
       select ${ATTEMPT_RECORD_COLUMNS}
-      from ${schema}.task t
-      join ${schema}.task_attempt a on a.task_queue_name = t.task_queue_name and a.task_id = t.id
-      where t.id = $1::uuid
+      from ${schema}.task_attempt_history a
+      where a.task_id = $1::uuid
       order by a.attempt_number`),
     taskNextRunAt: sqlStatement(`
       select min(t.run_at) as next_run_at from ${schema}.task t

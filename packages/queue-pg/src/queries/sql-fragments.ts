@@ -105,3 +105,17 @@ export function sharedSettingsSelectList(schema: string, first: number): string 
 /** Makes a dedupe-key conflict skip the row; the index predicate is repeated so Postgres can infer it. */
 export const ON_DEDUPE_CONFLICT_DO_NOTHING = `on conflict (task_queue_name, dedupe_key)
   where dedupe_key is not null and state in ('pending', 'in_progress') do nothing`;
+
+/**
+ * Writes a `failed` attempt row for each row of `source`, a select with columns `task_id`,
+ * `task_queue_name`, `attempt_number`, `error_message` and `started_at` (the attempt's start, the
+ * task's `last_attempt_at`). Only attempts that fail get a row: a running, succeeded or cancelled
+ * current attempt is described by its task row (see `task_attempt_history`).
+ */
+export function insertFailedAttempts(schema: string, source: string): string {
+  return `insert into ${schema}.task_attempt
+        (task_id, task_queue_name, attempt_number, state, error_message, started_at, updated_at, completed_at)
+      select s.task_id, s.task_queue_name, s.attempt_number, 'failed', s.error_message,
+        coalesce(s.started_at, ${NOW}), ${NOW}, ${NOW}
+      from (${source}) s`;
+}

@@ -66,7 +66,7 @@ export function rawReads(db: PgQueryable, schema = "underway") {
     async attempts(taskId: string): Promise<AttemptRecord[]> {
       const result = await db.query(
         `select a.*, a.task_id::text as task_id_text, a.state::text as state_text
-         from "${schema}".task_attempt a where a.task_id::text = $1 order by a.attempt_number`,
+         from "${schema}".task_attempt_history a where a.task_id = $1::uuid order by a.attempt_number`,
         [taskId],
       );
       return result.rows.map((row) => ({
