@@ -67,6 +67,7 @@ export class TypedEventEmitter<Events extends EventMap> {
 
   /** Emits `event` to its listeners. Returns whether there were any. */
   protected emit<E extends keyof Events & string>(event: E, payload: Events[E]): boolean {
+    if (this.#emitter.listenerCount(event) === 0) return false;
     const listeners = this.#emitter.listeners(event) as Array<(payload: Events[E]) => void>;
     for (const listener of listeners) {
       try {

@@ -3,7 +3,9 @@ import type { AttemptRecord, AttemptState, ClaimedTask, JsonValue, RetryPolicyOp
 type Row = Record<string, any>;
 
 function toDate(value: unknown): Date {
-  return value instanceof Date ? value : new Date(String(value));
+  if (value instanceof Date) return value;
+  // Epoch milliseconds (see `epochMs`) arrive as numbers.
+  return new Date(typeof value === "number" ? value : String(value));
 }
 
 function toDateOrNull(value: unknown): Date | null {

@@ -6,20 +6,25 @@ import type { FollowUpOptions, FollowUpTask, Queue, Task, TaskContext } from "@u
  */
 export class AttemptContext<Tx> implements TaskContext<Tx> {
   readonly tx: Tx;
-  readonly signal: AbortSignal;
   readonly taskId: string;
   readonly attempt: number;
   readonly queueName: string;
   readonly correlationId: string | null;
+  readonly #signal: () => AbortSignal;
   #followUps: Array<Promise<FollowUpTask>> | null = null;
 
-  constructor(fields: Omit<TaskContext<Tx>, "enqueueOnSuccess">) {
+  /** `signal` gives the attempt's abort signal, made when the task first asks for it. */
+  constructor(fields: Omit<TaskContext<Tx>, "enqueueOnSuccess" | "signal"> & { signal: () => AbortSignal }) {
     this.tx = fields.tx;
-    this.signal = fields.signal;
+    this.#signal = fields.signal;
     this.taskId = fields.taskId;
     this.attempt = fields.attempt;
     this.queueName = fields.queueName;
     this.correlationId = fields.correlationId;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal();
   }
 
   async enqueueOnSuccess<FollowUpInput>(

@@ -61,7 +61,8 @@ export interface TaskExecutorHost {
 class RunningAttempt<Tx> {
   readonly claimed: ClaimedTask;
   readonly ref: AttemptRef;
-  readonly controller = new AbortController();
+  // Made on first use: most attempts end without anyone reading or firing their signal.
+  #controller: AbortController | null = null;
   readonly trx: StorageTransaction<Tx>;
   timer: AttemptTimer | null = null;
   ended = false;
@@ -94,10 +95,26 @@ class RunningAttempt<Tx> {
   /** Set when the attempt was interrupted: its transaction being discarded. */
   discarding: Promise<void> | null = null;
 
+  /** The task's abort signal (`cx.signal`). */
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  /** Why the signal fired, or undefined while it has not. */
+  get abortReason(): unknown {
+    const signal = this.#controller?.signal;
+    return signal?.aborted ? signal.reason : undefined;
+  }
+
+  #fireSignal(reason: Interruption | TaskCancelledError): void {
+    const signal = this.signal;
+    if (!signal.aborted) this.#controller!.abort(reason);
+  }
+
   /** Fires the task's signal with `reason` and, for an interruption, stops waiting for its code. */
   abort(reason: Interruption | TaskCancelledError): void {
     if (reason instanceof TaskCancelledError) {
-      if (!this.controller.signal.aborted) this.controller.abort(reason);
+      this.#fireSignal(reason);
       return;
     }
     if (this.#interrupt === null) return;
@@ -109,7 +126,7 @@ class RunningAttempt<Tx> {
     // Awaited (and any failure logged) when the outcome is recorded.
     discarding.catch(() => undefined);
     this.discarding = discarding;
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    this.#fireSignal(reason);
     interrupt({ kind: "interrupted", reason });
   }
 }
@@ -195,7 +212,7 @@ export class TaskExecutor<Input, Tx> {
     try {
       const cx = new AttemptContext<Tx>({
         tx: running.trx.tx,
-        signal: running.controller.signal,
+        signal: () => running.signal,
         taskId: claimed.id,
         attempt: claimed.attempt,
         queueName: claimed.queueName,
@@ -266,8 +283,8 @@ export class TaskExecutor<Input, Tx> {
       await this.#recordFailure(running, settlement.error);
       return;
     }
-    const signalReason: unknown = running.controller.signal.reason;
-    if (running.controller.signal.aborted && TaskCancelledError.isInstance(signalReason)) {
+    const signalReason = running.abortReason;
+    if (TaskCancelledError.isInstance(signalReason)) {
       // A cancelled attempt ends cancelled whatever it returned; its writes do not land.
       await this.#quietly(trx.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
       running.transactionSettled();

@@ -15,6 +15,14 @@ export function msInterval(expression: string): string {
   return `(${expression} * interval '1 millisecond')`;
 }
 
+/**
+ * A timestamp column as epoch milliseconds (float8). Rows read in bulk (claims) return their
+ * times this way: a number is much cheaper for the driver to read than timestamp text.
+ */
+export function epochMs(column: string): string {
+  return `(extract(epoch from ${column}) * 1000)::float8`;
+}
+
 /** The columns of a TaskRecord, read from alias `t`. */
 export const TASK_RECORD_COLUMNS = `
   t.id::text as id, t.task_queue_name, t.input, t.output, t.state::text as state, t.priority,
@@ -29,8 +37,9 @@ export const TASK_RECORD_COLUMNS = `
 
 /** The columns of a ClaimedTask, read from alias `c` (a RETURNING of the task table). */
 export const CLAIMED_TASK_COLUMNS = `
-  c.id::text as id, c.task_queue_name, c.input, c.current_attempt, c.priority, c.run_at, c.created_at,
-  c.lease_expires_at, ${intervalMs("c.timeout")} as timeout_ms, ${intervalMs("c.ttl")} as ttl_ms,
+  c.id::text as id, c.task_queue_name, c.input, c.current_attempt, c.priority,
+  ${epochMs("c.run_at")} as run_at, ${epochMs("c.created_at")} as created_at,
+  ${epochMs("c.lease_expires_at")} as lease_expires_at, ${intervalMs("c.timeout")} as timeout_ms, ${intervalMs("c.ttl")} as ttl_ms,
   ${intervalMs("c.heartbeat")} as heartbeat_ms,
   (c.retry_policy).max_attempts, (c.retry_policy).initial_interval_ms, (c.retry_policy).max_interval_ms,
   (c.retry_policy).backoff_coefficient, (c.retry_policy).jitter_factor,
