@@ -41,7 +41,10 @@ export function createJobTask<State, Tx>(
       const context: Context<State, Tx> = {
         state,
         tx: cx.tx,
-        signal: cx.signal,
+        // Read through, so the attempt's signal is only made when the step asks for it.
+        get signal() {
+          return cx.signal;
+        },
         stepIndex: envelope.stepIndex,
         stepCount: steps.length,
         jobId: envelope.jobId,
