@@ -84,6 +84,11 @@ export class Queue<Input = unknown, Tx = unknown> {
   async prepare(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions = {}): Promise<NewTask> {
     assertTask(task);
     if (task.schema) await validateWithSchema(task.schema, input);
+    return this.#prepareValid(task, input, options);
+  }
+
+  /** {@link prepare} after the schema check: JSON check, settings, id. */
+  #prepareValid(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions): NewTask {
     const json = assertJsonPayload(input);
     const settings = resolveTaskSettings(task, input);
     const extraDelayMs = options.delayMs === undefined ? 0 : validateDurationMs(options.delayMs, "delayMs");
@@ -123,9 +128,14 @@ export class Queue<Input = unknown, Tx = unknown> {
   async enqueueMany(task: Task<Input, unknown, Tx>, inputs: ReadonlyArray<Input>, options: EnqueueManyOptions<Tx> = {}): Promise<string[]> {
     if (!Array.isArray(inputs)) throw new ConfigError("enqueueMany expects an array of inputs");
     if (inputs.length === 0) return [];
+    assertTask(task);
     const prepared: NewTask[] = new Array(inputs.length);
+    const prepareOptions = { delayMs: options.delayMs };
     for (let index = 0; index < inputs.length; index += 1) {
-      prepared[index] = await this.prepare(task, inputs[index]!, { delayMs: options.delayMs });
+      const input = inputs[index]!;
+      // Without a schema, preparing is synchronous: no await per input.
+      if (task.schema) await validateWithSchema(task.schema, input);
+      prepared[index] = this.#prepareValid(task, input, prepareOptions);
     }
     const outcomes = await this.storage.taskEnqueue({ queueName: this.name, tasks: prepared, ...txOption(options.tx) });
     return outcomes.map((outcome) => outcome.id);

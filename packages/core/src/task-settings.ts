@@ -36,7 +36,7 @@ function resolve<T, Input>(value: Configurable<T, Input> | undefined, input: Inp
  * @throws {@link ConfigError} naming the setting that is invalid.
  */
 export function resolveTaskSettings<Input>(task: Task<Input, unknown, never> | Task<Input, unknown, any>, input: Input): ResolvedTaskSettings {
-  const retryPolicy = RetryPolicy.from(resolve(task.retryPolicy, input)).toJSON();
+  const retryPolicy = resolveRetryPolicy(resolve(task.retryPolicy, input));
   return {
     retryPolicy,
     timeoutMs: validateDurationMs(resolve(task.timeoutMs, input) ?? TASK_DEFAULTS.timeoutMs, "timeoutMs", { min: 1, max: MAX_TIMER_MS }),
@@ -50,6 +50,27 @@ export function resolveTaskSettings<Input>(task: Task<Input, unknown, never> | T
     dedupeKey: validateOptionalKey(resolve(task.dedupeKey, input), "dedupeKey"),
     priority: validatePriority(resolve(task.priority, input) ?? TASK_DEFAULTS.priority),
   };
+}
+
+const RETRY_POLICY_FIELDS = ["maxAttempts", "initialIntervalMs", "maxIntervalMs", "backoffCoefficient", "jitterFactor"] as const;
+let defaultRetryPolicy: Readonly<RetryPolicyOptions> | undefined;
+/** Policies already validated, by the object that described them and the field values it had. */
+const validatedRetryPolicies = new WeakMap<object, { fields: unknown[]; policy: Readonly<RetryPolicyOptions> }>();
+
+/**
+ * A task's retry policy, validated, with the defaults applied. A task usually gives the same
+ * policy object for every input, so the validated result is kept for that object and given
+ * again while its fields are unchanged: many tasks of one call then share one frozen policy.
+ */
+function resolveRetryPolicy(value: unknown): RetryPolicyOptions {
+  if (value === undefined || value === null) return (defaultRetryPolicy ??= Object.freeze(RetryPolicy.from(undefined).toJSON()));
+  if (typeof value !== "object") return RetryPolicy.from(value as Partial<RetryPolicyOptions>).toJSON();
+  const fields = RETRY_POLICY_FIELDS.map((field) => (value as Record<string, unknown>)[field]);
+  const known = validatedRetryPolicies.get(value);
+  if (known !== undefined && known.fields.every((field, index) => field === fields[index])) return known.policy;
+  const policy = Object.freeze(RetryPolicy.from(value as Partial<RetryPolicyOptions>).toJSON());
+  validatedRetryPolicies.set(value, { fields, policy });
+  return policy;
 }
 
 /**

@@ -207,7 +207,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
           queueName,
           this.#channels.taskAvailable,
           one ? first.id : chunk.map((task) => task.id).join(","),
-          one ? JSON.stringify(first.input) : `[${chunk.map((task) => JSON.stringify(task.input)).join(",")}]`,
+          JSON.stringify(one ? first.input : chunk.map((task) => task.input)),
           ...sharedSettingsValues(first),
           first.correlationId,
         ], tx);

@@ -115,11 +115,11 @@ describe("Worker on Postgres", () => {
     const task: Task<Item, unknown, Tx> = {
       // Room for a loaded machine: only the deliberately stuck attempt may time out, and every
       // task has attempts to spare for the group it shares with that one.
-      timeoutMs: 1_000,
-      retryPolicy: { maxAttempts: 5, initialIntervalMs: 10, maxIntervalMs: 10, jitterFactor: 0 },
+      timeoutMs: 2_000,
+      retryPolicy: { maxAttempts: 10, initialIntervalMs: 10, maxIntervalMs: 10, jitterFactor: 0 },
       async execute(cx, { n }) {
         await insertEffect(cx.tx, `effect-${n}`);
-        if (n === 2 && ++slowAttempts === 1) await Promise.race([aborted(cx.signal), work(5_000)]);
+        if (n === 2 && ++slowAttempts === 1) await Promise.race([aborted(cx.signal), work(10_000)]);
       },
     };
     await queue.enqueueMany(task, Array.from({ length: 4 }, (_, n) => ({ n })));
