@@ -58,7 +58,7 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
   const keyIsFree = keyIsFreeCondition(schema);
   return sqlStatement(`
     with exhausted as (
-      select t.task_queue_name, t.id, t.current_attempt, t.last_attempt_at, t.cancel_requested_at is not null as cancel_requested
+      select t.ctid, t.task_queue_name, t.id, t.current_attempt, t.last_attempt_at, t.cancel_requested_at is not null as cancel_requested
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
         and (t.attempt_count >= (t.retry_policy).max_attempts or t.cancel_requested_at is not null)
@@ -71,7 +71,7 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
             else coalesce((select q.dlq_name from ${schema}.task_queue q where q.name = $2), t.task_queue_name) end,
           completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
       from exhausted e
-      where t.task_queue_name = e.task_queue_name and t.id = e.id
+      where t.ctid = e.ctid and t.id = e.id
       returning t.id, t.task_queue_name, pg_notify($3, $2)
     ),
     moved_attempts as (
@@ -86,7 +86,7 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
         from exhausted e join ended x on x.id = e.id`)}
     ),
     pending_candidates as (
-      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, null::timestamptz as previous_started_at, false as reclaim
+      select t.ctid, t.id, t.priority, t.run_at, t.created_at, t.current_attempt, null::timestamptz as previous_started_at, false as reclaim
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'pending' and t.run_at <= ${NOW} and ${keyIsFree}
       order by t.priority desc, t.run_at, t.created_at, t.id
@@ -94,7 +94,7 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
       for update skip locked
     ),
     stale_candidates as (
-      select t.id, t.priority, t.run_at, t.created_at, t.current_attempt, t.last_attempt_at as previous_started_at, true as reclaim
+      select t.ctid, t.id, t.priority, t.run_at, t.created_at, t.current_attempt, t.last_attempt_at as previous_started_at, true as reclaim
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
         and t.attempt_count < (t.retry_policy).max_attempts and t.cancel_requested_at is null and ${keyIsFree}
@@ -126,7 +126,7 @@ export function claimPendingStatement(schema: string, limit: number): SqlStateme
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`claim limit must be a positive integer, got ${String(limit)}`);
   return sqlStatement(`
     with chosen as (
-      select t.id, false as reclaim, t.current_attempt
+      select t.ctid, t.id, false as reclaim, t.current_attempt
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'pending' and t.run_at <= ${NOW} and ${keyIsFreeCondition(schema)}
       order by t.priority desc, t.run_at, t.created_at, t.id
@@ -139,8 +139,13 @@ export function claimPendingStatement(schema: string, limit: number): SqlStateme
 
 /**
  * CTE `claimed`: starts an attempt of every task in `chosen` (counters, fencing token, start time
- * and a lease of three heartbeats). `chosen` has `id`, `reclaim` and `current_attempt` (the
- * attempt a reclaim ends).
+ * and a lease of three heartbeats). `chosen` has `ctid`, `id`, `reclaim` and `current_attempt`
+ * (the attempt a reclaim ends).
+ *
+ * Rows are updated by their `ctid`, which `chosen` read under its row lock, so it is the current
+ * version. Postgres caches one plan per prepared statement, often made while the table is still
+ * small; joining on the id then froze in a sequential scan of the task table, which grew slower
+ * with every finished task kept. A join on `ctid` is always a TID scan.
  */
 function claimChosen(schema: string): string {
   return `claimed as (
@@ -149,7 +154,7 @@ function claimChosen(schema: string): string {
           lease_expires_at = ${NOW} + t.heartbeat * 3, last_attempt_at = ${NOW}, last_heartbeat_at = ${NOW},
           updated_at = ${NOW}
       from chosen
-      where t.task_queue_name = $2 and t.id = chosen.id
+      where t.ctid = chosen.ctid and t.id = chosen.id
       returning t.*, chosen.reclaim, chosen.current_attempt as previous_attempt
     )`;
 }
