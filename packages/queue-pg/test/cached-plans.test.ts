@@ -27,7 +27,7 @@ async function cachedPlans(pattern: string): Promise<string[]> {
   }
 }
 
-it("keeps claim plans that do not scan the whole task table, though they were cached while it was small", async () => {
+it("keeps plans that do not scan the whole task table, though they were cached while it was small", async () => {
   const storage = new PgStorage(database.pool);
   const queueName = "cached-plans";
   // Past the five runs after which Postgres keeps a statement's generic plan, on a small table.
@@ -37,6 +37,13 @@ it("keeps claim plans that do not scan the whole task table, though they were ca
       const claimed = await storage.taskClaim({ queueName, limit: 10, reclaimExpired });
       if (claimed.length > 0) await storage.taskCompleteMany({ attempts: claimed.map((task) => ({ queueName, taskId: task.id, attempt: task.attempt, output: null })) });
     }
+    const [task] = await storage.taskEnqueue({ queueName, tasks: [newTask({ round, retried: true })] });
+    const [claimed] = await storage.taskClaim({ queueName, limit: 1, reclaimExpired: false });
+    expect(claimed?.id).toBe(task!.id);
+    await storage.taskHeartbeat({ queueName, taskId: claimed!.id, attempt: claimed!.attempt });
+    await storage.taskRetry({ queueName, taskId: claimed!.id, attempt: claimed!.attempt, delayMs: 0, errorMessage: "once more" });
+    const [again] = await storage.taskClaim({ queueName, limit: 1, reclaimExpired: false });
+    await storage.taskFail({ queueName, taskId: again!.id, attempt: again!.attempt, errorMessage: "for good" });
   }
   // Many finished tasks later, the cached plans are the ones every claim now runs.
   await database.pool.query(
@@ -44,7 +51,9 @@ it("keeps claim plans that do not scan the whole task table, though they were ca
      select gen_random_uuid(), $1, '{}', 'succeeded', now() from generate_series(1, 5000)`,
     [queueName],
   );
-  const plans = await cachedPlans("%for update skip locked%");
-  expect(plans.length).toBeGreaterThanOrEqual(2);
+  const claims = await cachedPlans("%for update skip locked%");
+  expect(claims.length).toBeGreaterThanOrEqual(2);
+  const plans = await cachedPlans("%update%underway%.task t%");
+  expect(plans.length).toBeGreaterThanOrEqual(claims.length + 4);
   for (const plan of plans) expect(plan).not.toMatch(/Seq Scan on task\b/);
 });
