@@ -73,7 +73,7 @@ export interface StorageAdapter<Tx = unknown> {
    * Claimable: `pending` with `runAt <= now`, and `in_progress` whose lease expired while attempts
    * remain (`attemptCount < retryPolicy.maxAttempts`) and no cancel was requested. Each claimed task
    * gets `attemptCount + 1`, `currentAttempt = attemptCount`, a fresh lease and a new `in_progress`
-   * attempt row; the previous attempt of a reclaimed task becomes `failed` with a message saying its
+   * attempt record; the previous attempt of a reclaimed task becomes `failed` with a message saying its
    * lease expired.
    *
    * Before claiming, tasks of the queue that are `in_progress` with an expired lease and no attempts
@@ -113,7 +113,7 @@ export interface StorageAdapter<Tx = unknown> {
   taskCompleteMany(params: TaskCompleteManyParams<Tx>): Promise<CompleteManyOutcome>;
 
   /**
-   * Records a failed attempt (`errorMessage` on the attempt row) and puts the task back to
+   * Records a failed attempt (`errorMessage` on its attempt record) and puts the task back to
    * `pending` with `runAt = now + delayMs`, clearing the lease. When a cancel was requested the task
    * becomes `cancelled` instead.
    * @throws TaskNotFoundError when the attempt is no longer current; nothing changed.
@@ -121,7 +121,7 @@ export interface StorageAdapter<Tx = unknown> {
   taskRetry(params: TaskRetryParams<Tx>): Promise<RetryOutcome>;
 
   /**
-   * Records a failed attempt (`errorMessage` on the attempt row) and fails the task for good
+   * Records a failed attempt (`errorMessage` on its attempt record) and fails the task for good
    * (`cancelled` instead when a cancel was requested), then moves it and its attempts to the
    * queue's dead-letter queue, if it has one, in the same atomic step.
    * @throws TaskNotFoundError when the attempt is no longer current; nothing changed.
