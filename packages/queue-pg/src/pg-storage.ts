@@ -402,7 +402,10 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async taskList({ queueName, correlationId, limit }: TaskListParams): Promise<TaskRecord[]> {
-    const rows = await this.#run("taskList", this.#statements.read.taskList, [queueName, correlationId ?? null, limit ?? 1_000]);
+    const rows =
+      correlationId === undefined || correlationId === null
+        ? await this.#run("taskList", this.#statements.read.taskList, [queueName, limit ?? 1_000])
+        : await this.#run("taskList", this.#statements.read.taskListByCorrelation, [queueName, correlationId, limit ?? 1_000]);
     return rows.map(toTaskRecordRow);
   }
 

@@ -44,6 +44,13 @@ it("keeps plans that do not scan the whole task table, though they were cached w
     await storage.taskRetry({ queueName, taskId: claimed!.id, attempt: claimed!.attempt, delayMs: 0, errorMessage: "once more" });
     const [again] = await storage.taskClaim({ queueName, limit: 1, reclaimExpired: false });
     await storage.taskFail({ queueName, taskId: again!.id, attempt: again!.attempt, errorMessage: "for good" });
+    await storage.taskNextRunAt({ queueName });
+    await storage.taskGet({ taskId: task!.id });
+    await storage.taskAttempts({ taskId: task!.id });
+    // Listing a whole queue reads every task of it by design; a job run's tasks are found by index.
+    await storage.taskList({ queueName, correlationId: `run-${round}`, limit: 5 });
+    await storage.taskCancel({ queueName, taskId: task!.id });
+    await storage.taskPrune({ queueName });
   }
   // Many finished tasks later, the cached plans are the ones every claim now runs.
   await database.pool.query(
@@ -53,7 +60,7 @@ it("keeps plans that do not scan the whole task table, though they were cached w
   );
   const claims = await cachedPlans("%for update skip locked%");
   expect(claims.length).toBeGreaterThanOrEqual(2);
-  const plans = await cachedPlans("%update%underway%.task t%");
-  expect(plans.length).toBeGreaterThanOrEqual(claims.length + 4);
-  for (const plan of plans) expect(plan).not.toMatch(/Seq Scan on task\b/);
+  const plans = await cachedPlans("%underway%.task%");
+  expect(plans.length).toBeGreaterThanOrEqual(claims.length + 10);
+  for (const plan of plans) expect(plan).not.toMatch(/Seq Scan on task(_attempt)?\b/);
 });

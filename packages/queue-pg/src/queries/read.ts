@@ -5,8 +5,10 @@ import { ATTEMPT_RECORD_COLUMNS, NOW, TASK_RECORD_COLUMNS } from "./sql-fragment
 export interface ReadStatements {
   /** `$1` task id. */
   taskGet: SqlStatement;
-  /** `$1` queue, `$2` correlation id or null, `$3` limit. */
+  /** `$1` queue, `$2` limit: every task of the queue (a scan of the task table). */
   taskList: SqlStatement;
+  /** `$1` queue, `$2` correlation id, `$3` limit: read through the correlation index. */
+  taskListByCorrelation: SqlStatement;
   /** `$1` task id: attempts by number. */
   taskAttempts: SqlStatement;
   /** `$1` now, `$2` queue: `{ next_run_at }`. */
@@ -18,7 +20,14 @@ export function readStatements(schema: string): ReadStatements {
     taskGet: sqlStatement(`select ${TASK_RECORD_COLUMNS} from ${schema}.task t where t.id = $1::uuid`),
     taskList: sqlStatement(`
       select ${TASK_RECORD_COLUMNS} from ${schema}.task t
-      where t.task_queue_name = $1 and ($2::text is null or t.correlation_id = $2)
+      where t.task_queue_name = $1
+      order by t.created_at, t.id
+      limit $2`),
+    // Its own statement: a cached plan for "correlation id or null" cannot use the index, and a
+    // job's status reads come this way.
+    taskListByCorrelation: sqlStatement(`
+      select ${TASK_RECORD_COLUMNS} from ${schema}.task t
+      where t.task_queue_name = $1 and t.correlation_id = $2
       order by t.created_at, t.id
       limit $3`),
     // The failed attempts' rows and the current attempt its task row describes, by number.
