@@ -235,14 +235,28 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     }
     if (deduplicated.length > 0) {
       const keys = [...new Set(deduplicated.map((index) => tasks[index]!.dedupeKey!))];
-      const rows = await this.#run("taskEnqueue", this.#statements.enqueue.findByDedupeKey, [queueName, keys], tx);
-      const holderByKey = new Map(rows.map((row) => [row.dedupe_key as string, row.id as string]));
+      const holderByKey = await this.#dedupeKeyHolders("taskEnqueue", queueName, keys, tx);
       for (const index of deduplicated) {
         const holder = holderByKey.get(tasks[index]!.dedupeKey!);
         if (holder) outcomes[index] = { id: holder, deduplicated: true };
       }
     }
     return outcomes;
+  }
+
+  /**
+   * The task holding each dedupe key: the live one, through the unique index on live keys; for a
+   * key whose holder finished since the conflict, the task that held it last.
+   */
+  async #dedupeKeyHolders(operation: string, queueName: string, keys: string[], tx: PgQueryable | undefined): Promise<Map<string, string>> {
+    const live = await this.#run(operation, this.#statements.enqueue.findByDedupeKey, [queueName, keys], tx);
+    const holders = new Map(live.map((row) => [row.dedupe_key as string, row.id as string]));
+    const missing = keys.filter((key) => !holders.has(key));
+    if (missing.length > 0) {
+      const last = await this.#run(operation, this.#statements.enqueue.findLastByDedupeKey, [queueName, missing], tx);
+      for (const row of last) holders.set(row.dedupe_key as string, row.id as string);
+    }
+    return holders;
   }
 
   async taskClaim({ queueName, limit, reclaimExpired = true }: TaskClaimParams): Promise<ClaimedTask[]> {
@@ -291,8 +305,8 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     // A follow-up skipped for its dedupe key stands for the live task that holds the key.
     for (const { followUp, index } of skipped) {
       if (followUp.task.dedupeKey === null) continue;
-      const holders = await this.#run("taskComplete", this.#statements.enqueue.findByDedupeKey, [followUp.queueName, [followUp.task.dedupeKey]], tx);
-      if (holders[0]) followUpIds[index] = holders[0].id as string;
+      const holder = (await this.#dedupeKeyHolders("taskComplete", followUp.queueName, [followUp.task.dedupeKey], tx)).get(followUp.task.dedupeKey);
+      if (holder !== undefined) followUpIds[index] = holder;
     }
     return { state, followUpIds };
   }

@@ -50,7 +50,19 @@ it("keeps plans that do not scan the whole task table, though they were cached w
     // Listing a whole queue reads every task of it by design; a job run's tasks are found by index.
     await storage.taskList({ queueName, correlationId: `run-${round}`, limit: 5 });
     await storage.taskCancel({ queueName, taskId: task!.id });
+    await storage.taskCancel({ queueName, correlationId: `run-${round}` });
     await storage.taskPrune({ queueName });
+    // Dedupe keys, and completions that write follow-ups.
+    const keyed = newTask({ round }, { dedupeKey: `key-${round}` });
+    await storage.taskEnqueue({ queueName, tasks: [keyed, newTask({ round }, { dedupeKey: `key-${round}` })] });
+    const [parent] = await storage.taskClaim({ queueName, limit: 1, reclaimExpired: false });
+    await storage.taskCompleteMany({
+      attempts: [{ queueName, taskId: parent!.id, attempt: parent!.attempt, output: null, followUps: [{ queueName, task: newTask({ next: round }) }] }],
+    });
+    await storage.taskComplete({ queueName, taskId: (await storage.taskClaim({ queueName, limit: 1, reclaimExpired: false }))[0]!.id, attempt: 1, output: null, followUps: [{ queueName, task: newTask({ last: round }, { priority: 1 }) }] });
+    for (const leftover of await storage.taskClaim({ queueName, limit: 10, reclaimExpired: false })) {
+      await storage.taskCompleteMany({ attempts: [{ queueName, taskId: leftover.id, attempt: leftover.attempt, output: null }] });
+    }
   }
   // Many finished tasks later, the cached plans are the ones every claim now runs.
   await database.pool.query(

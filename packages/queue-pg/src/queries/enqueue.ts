@@ -19,8 +19,14 @@ export interface EnqueueStatements {
   appendOne: SqlStatement;
   /** Append that skips dedupe-key conflicts: returns the ids written (`{ id }` rows). */
   appendDeduplicated: SqlStatement;
-  /** The live task holding each dedupe key: `$1` queue, `$2` keys. */
+  /** The live task holding each dedupe key, read off its unique index: `$1` queue, `$2` keys. */
   findByDedupeKey: SqlStatement;
+  /**
+   * The task that last held each dedupe key, live or not: `$1` queue, `$2` keys. For the rare
+   * holder that finished between the conflict and {@link findByDedupeKey}; it reads every task of
+   * the queue.
+   */
+  findLastByDedupeKey: SqlStatement;
 }
 
 /**
@@ -62,6 +68,11 @@ export function enqueueStatements(schema: string): EnqueueStatements {
       notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
       select i.id::text as id from inserted i where (select count(*) from notified) >= 0`),
     findByDedupeKey: sqlStatement(`
+      select t.dedupe_key, t.id::text as id
+      from ${schema}.task t
+      where t.task_queue_name = $1 and t.dedupe_key = any($2::text[])
+        and t.dedupe_key is not null and t.state in ('pending', 'in_progress')`),
+    findLastByDedupeKey: sqlStatement(`
       select distinct on (t.dedupe_key) t.dedupe_key, t.id::text as id
       from ${schema}.task t
       where t.task_queue_name = $1 and t.dedupe_key = any($2::text[])
