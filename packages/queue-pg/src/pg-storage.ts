@@ -46,7 +46,7 @@ import { PoolDriver } from "./drivers/pool-driver.js";
 import type { SqlStatement } from "./drivers/sql-statement.js";
 import { NotificationListener } from "./listener.js";
 import { mapDriverError, sqlState } from "./map-driver-error.js";
-import { toAttemptRecord, toClaimedTask as toClaimedTaskRow, toScheduleRecord, toTaskRecord as toTaskRecordRow } from "./row-mappers.js";
+import { toAttemptRecord, toClaimedTask as toClaimedTaskRow, toDate, toDateOrNull, toScheduleRecord, toTaskRecord as toTaskRecordRow } from "./row-mappers.js";
 import { notificationChannels, type NotificationChannels } from "./notification-channels.js";
 import type { PgQueryable } from "./pg-queryable.js";
 import { cancelStatements, type CancelStatements } from "./queries/cancel.js";
@@ -431,8 +431,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 
   async taskNextRunAt({ queueName }: { queueName: string }): Promise<Date | null> {
     const rows = await this.#run("taskNextRunAt", this.#statements.read.taskNextRunAt, [this.#now(), queueName]);
-    const value = rows[0]?.next_run_at;
-    return value === null || value === undefined ? null : toDate(value);
+    return toDateOrNull(rows[0]?.next_run_at);
   }
 
   async taskPrune(params: { queueName?: string; limit?: number } = {}): Promise<number> {
@@ -517,10 +516,6 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     await this.#driver.close();
     await this.#listener.stop();
   }
-}
-
-function toDate(value: unknown): Date {
-  return value instanceof Date ? value : new Date(String(value));
 }
 
 /**

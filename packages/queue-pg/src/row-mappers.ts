@@ -2,13 +2,15 @@ import type { AttemptRecord, AttemptState, ClaimedTask, JsonValue, RetryPolicyOp
 
 type Row = Record<string, any>;
 
-function toDate(value: unknown): Date {
+/** A timestamp as the driver returned it (a Date, or epoch milliseconds) as a Date. */
+export function toDate(value: unknown): Date {
   if (value instanceof Date) return value;
   // Epoch milliseconds (see `epochMs`) arrive as numbers.
   return new Date(typeof value === "number" ? value : String(value));
 }
 
-function toDateOrNull(value: unknown): Date | null {
+/** {@link toDate}, with null for a missing value. */
+export function toDateOrNull(value: unknown): Date | null {
   return value === null || value === undefined ? null : toDate(value);
 }
 

@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { CLAIMED_TASK_COLUMNS, insertFailedAttempts, NOW } from "./sql-fragments.js";
+import { CLAIMED_TASK_COLUMNS, insertFailedAttempts, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
 
 /** Attempt message of a reclaimed task's previous attempt. */
 export const LEASE_EXPIRED_MESSAGE = "Task lease expired and was reclaimed by another worker";
@@ -58,7 +58,7 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
   const keyIsFree = keyIsFreeCondition(schema);
   return sqlStatement(`
     with exhausted as (
-      select t.ctid, t.task_queue_name, t.id, t.current_attempt, t.last_attempt_at, t.cancel_requested_at is not null as cancel_requested
+      select t.ctid, t.id, t.current_attempt, t.last_attempt_at, t.cancel_requested_at is not null as cancel_requested
       from ${schema}.task t
       where t.task_queue_name = $2 and t.state = 'in_progress' and t.lease_expires_at <= ${NOW}
         and (t.attempt_count >= (t.retry_policy).max_attempts or t.cancel_requested_at is not null)
@@ -74,12 +74,7 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
       where t.ctid = e.ctid and t.id = e.id
       returning t.id, t.task_queue_name, pg_notify($3, $2)
     ),
-    moved_attempts as (
-      update ${schema}.task_attempt a
-      set task_queue_name = x.task_queue_name
-      from ended x
-      where a.task_id = x.id and a.task_queue_name <> x.task_queue_name
-    ),
+    moved_attempts as (${moveAttemptsWithTasks(schema, "ended")}),
     ended_attempts as (
       ${insertFailedAttempts(schema, `select e.id as task_id, x.task_queue_name, e.current_attempt as attempt_number,
         case when e.cancel_requested then $6::text else $5::text end as error_message, e.last_attempt_at as started_at

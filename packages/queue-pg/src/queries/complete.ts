@@ -94,7 +94,7 @@ function completionCtes(schema: string): string {
       from completion c
       where t.task_queue_name = c.queue_name and t.id = c.task_id
         and t.state = 'in_progress' and t.current_attempt = c.attempt
-      returning t.id, t.task_queue_name, t.current_attempt, t.state
+      returning t.id, t.task_queue_name, t.state
     ),
     finished_notified as (
       select pg_notify($6, queue.name) from (select distinct task_queue_name as name from finished) queue

@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { insertFailedAttempts, NOW } from "./sql-fragments.js";
+import { insertFailedAttempts, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
 
 /**
  * Values: `$1` now, `$2` queue, `$3` task id, `$4` attempt, `$5` error message, `$6` finished
@@ -22,12 +22,7 @@ export function failStatement(schema: string): SqlStatement {
       where t.task_queue_name = $2 and t.id = $3::uuid and t.state = 'in_progress' and t.current_attempt = $4
       returning t.id, t.task_queue_name, t.state, t.last_attempt_at, pg_notify($6, $2)
     ),
-    moved_attempts as (
-      update ${schema}.task_attempt a
-      set task_queue_name = f.task_queue_name
-      from failed f
-      where a.task_id = f.id and a.task_queue_name <> f.task_queue_name
-    ),
+    moved_attempts as (${moveAttemptsWithTasks(schema, "failed")}),
     failed_attempt as (
       ${insertFailedAttempts(schema, `select f.id as task_id, f.task_queue_name, $4::int4 as attempt_number,
         $5::text as error_message, f.last_attempt_at as started_at from failed f`)}

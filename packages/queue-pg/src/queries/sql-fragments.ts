@@ -128,3 +128,14 @@ export function insertFailedAttempts(schema: string, source: string): string {
         coalesce(s.started_at, ${NOW}), ${NOW}, ${NOW}
       from (${source}) s`;
 }
+
+/**
+ * Moves the attempt rows of each task in `source` (a CTE with `id` and `task_queue_name`, the
+ * queue the task is now in) to that queue: a dead-lettered task takes its earlier attempts along.
+ */
+export function moveAttemptsWithTasks(schema: string, source: string): string {
+  return `update ${schema}.task_attempt a
+      set task_queue_name = moved.task_queue_name
+      from ${source} moved
+      where a.task_id = moved.id and a.task_queue_name <> moved.task_queue_name`;
+}
