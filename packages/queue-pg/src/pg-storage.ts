@@ -1,6 +1,7 @@
 import {
   ConfigError,
   defaultLogger,
+  isClaimedOnWrite,
   isTaskId,
   TaskNotFoundError,
   type AttemptRecord,
@@ -11,6 +12,7 @@ import {
   type CompleteOutcome,
   type EnqueueOutcome,
   type FailOutcome,
+  type FollowUpTask,
   type HeartbeatOutcome,
   type LeaderLock,
   type Logger,
@@ -297,7 +299,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const row = rows.find((candidate) => candidate.id === params.taskId);
     if (!row) throw new TaskNotFoundError(params.taskId);
     const state = row.state as "succeeded" | "cancelled";
-    if (state === "cancelled") return { state, followUpIds: [] };
+    if (state === "cancelled") return { state, followUpIds: [], claimedFollowUps: [] };
     const followUps = params.followUps ?? [];
     const written = new Set(rows.map((candidate) => candidate.follow_up_id as string | null).filter((id) => id !== null));
     const followUpIds = followUps.map((followUp) => followUp.task.id);
@@ -308,16 +310,17 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       const holder = (await this.#dedupeKeyHolders("taskComplete", followUp.queueName, [followUp.task.dedupeKey], tx)).get(followUp.task.dedupeKey);
       if (holder !== undefined) followUpIds[index] = holder;
     }
-    return { state, followUpIds };
+    return { state, followUpIds, claimedFollowUps: claimedFollowUpsOf(rows, [attempt]) };
   }
 
   async taskCompleteMany({ attempts, tx }: TaskCompleteManyParams<PgQueryable>): Promise<CompleteManyOutcome> {
-    if (attempts.length === 0) return { rejected: [], cancelled: [] };
+    if (attempts.length === 0) return { rejected: [], cancelled: [], claimedFollowUps: [] };
     const rows = await this.#completeRows(attempts, tx);
     const stateById = new Map(rows.filter((row) => row.id !== null).map((row) => [row.id as string, row.state as string]));
     return {
       rejected: attempts.filter((attempt) => !stateById.has(attempt.taskId)).map((attempt) => attempt.taskId),
       cancelled: attempts.filter((attempt) => stateById.get(attempt.taskId) === "cancelled").map((attempt) => attempt.taskId),
+      claimedFollowUps: claimedFollowUpsOf(rows, attempts),
     };
   }
 
@@ -339,7 +342,15 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
         ...this.#completionValues(live),
         this.#channels.taskFinished,
         this.#channels.taskAvailable,
-        JSON.stringify(followUps.map(({ parentId, followUp: { task } }) => ({ parent_id: parentId, id: task.id, input: task.input, correlation_id: task.correlationId }))),
+        JSON.stringify(
+          followUps.map(({ parentId, followUp }) => ({
+            parent_id: parentId,
+            id: followUp.task.id,
+            input: followUp.task.input,
+            correlation_id: followUp.task.correlationId,
+            claim: isClaimedOnWrite(followUp),
+          })),
+        ),
         followUpQueue,
         ...sharedSettingsValues(followUpTasks[0]!),
       ];
@@ -351,6 +362,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       this.#channels.taskAvailable,
       followUps.map(({ parentId }) => parentId),
       followUps.map(({ followUp }) => followUp.queueName),
+      followUps.map(({ followUp }) => isClaimedOnWrite(followUp)),
       ...newTaskArrays(followUps.map(({ followUp }) => followUp.task)),
     ];
     return this.#run("taskComplete", this.#statements.complete, values, tx);
@@ -522,6 +534,38 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
  * Whether the tasks differ only in id and input (and, when allowed, correlation id), with no
  * concurrency or dedupe key, so one set of settings describes them all.
  */
+/**
+ * The follow-ups a completion statement wrote already claimed, as claims return them: the rows
+ * give the lease, the creation time and the stored input, the follow-ups given to the call the rest.
+ */
+function claimedFollowUpsOf(rows: ReadonlyArray<any>, attempts: ReadonlyArray<{ followUps?: ReadonlyArray<FollowUpTask> }>): ClaimedTask[] {
+  const claimedRows = rows.filter((row) => row.follow_up_id !== null && row.lease_ms !== null);
+  if (claimedRows.length === 0) return [];
+  const followUpsById = new Map<string, FollowUpTask>();
+  for (const attempt of attempts) for (const followUp of attempt.followUps ?? []) followUpsById.set(followUp.task.id, followUp);
+  return claimedRows.map((row) => {
+    const { queueName, task } = followUpsById.get(row.follow_up_id)!;
+    const createdAt = toDate(row.created_ms);
+    return {
+      id: task.id,
+      queueName,
+      input: row.input,
+      attempt: 1,
+      priority: task.priority,
+      runAt: createdAt,
+      createdAt: new Date(createdAt.getTime()),
+      leaseExpiresAt: toDate(row.lease_ms),
+      timeoutMs: task.timeoutMs,
+      ttlMs: task.ttlMs,
+      heartbeatMs: task.heartbeatMs,
+      retryPolicy: { ...task.retryPolicy },
+      concurrencyKey: null,
+      dedupeKey: null,
+      correlationId: task.correlationId,
+    };
+  });
+}
+
 function isUniform(tasks: ReadonlyArray<NewTask>, { correlationIdsMayDiffer = false } = {}): boolean {
   const first = tasks[0];
   if (first === undefined) return false;

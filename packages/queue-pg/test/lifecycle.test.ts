@@ -33,7 +33,7 @@ describe("PgStorage task life cycle on a server", () => {
       output: { done: 1 },
       followUps: [{ queueName: "life", task: followUp }],
     });
-    expect(completed).toEqual({ state: "succeeded", followUpIds: [followUp.id] });
+    expect(completed).toEqual({ state: "succeeded", followUpIds: [followUp.id], claimedFollowUps: [] });
     const record = await storage.taskGet({ taskId: high.id });
     expect(record).toMatchObject({ state: "succeeded", output: { done: 1 }, attemptCount: 1, currentAttempt: 1, leaseExpiresAt: null });
     expect(record?.completedAt).toBeInstanceOf(Date);

@@ -40,7 +40,7 @@ export function cancelCases<Tx>(f: ConformanceFixture<Tx>): void {
 
       const followUp = f.newTask();
       const outcome = await f.storage.taskComplete({ ...f.ref(claimed), output: "done", followUps: [{ queueName: f.queueName, task: followUp }] });
-      expect(outcome).toEqual({ state: "cancelled", followUpIds: [] });
+      expect(outcome).toEqual({ state: "cancelled", followUpIds: [], claimedFollowUps: [] });
       expect(await f.existingTask(task.id)).toMatchObject({ state: "cancelled", completedAt: f.clock.now(), leaseExpiresAt: null });
       expect(await f.task(followUp.id)).toBeNull();
       expect(await f.attempts(task.id)).toEqual([expect.objectContaining({ attemptNumber: 1, state: "cancelled", errorMessage: null, completedAt: f.clock.now() })]);

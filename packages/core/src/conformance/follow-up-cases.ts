@@ -10,7 +10,7 @@ export function followUpCases<Tx>(f: ConformanceFixture<Tx>): void {
       const claimed = await f.claimOne();
       f.clock.advance(75);
       const outcome = await f.storage.taskComplete({ ...f.ref(claimed), output: { receipt: "r-1", lines: [1, 2] } });
-      expect(outcome).toEqual({ state: "succeeded", followUpIds: [] });
+      expect(outcome).toEqual({ state: "succeeded", followUpIds: [], claimedFollowUps: [] });
       expect(await f.existingTask(task.id)).toMatchObject({
         state: "succeeded",
         output: { receipt: "r-1", lines: [1, 2] },
@@ -33,7 +33,7 @@ export function followUpCases<Tx>(f: ConformanceFixture<Tx>): void {
           { queueName: other, task: otherQueue },
         ],
       });
-      expect(outcome).toEqual({ state: "succeeded", followUpIds: [sameQueue.id, otherQueue.id] });
+      expect(outcome).toEqual({ state: "succeeded", followUpIds: [sameQueue.id, otherQueue.id], claimedFollowUps: [] });
       expect(await f.existingTask(sameQueue.id)).toMatchObject({ state: "pending", queueName: f.queueName, input: { step: 2 }, correlationId: "run-1" });
       expect(await f.existingTask(otherQueue.id)).toMatchObject({ state: "pending", queueName: other, runAt: new Date(f.clock.now().getTime() + 1_000) });
       expect((await f.claimOne()).id).toBe(sameQueue.id);
@@ -90,7 +90,7 @@ export function followUpCases<Tx>(f: ConformanceFixture<Tx>): void {
           { ...f.ref(c!), output: "c" },
         ],
       });
-      expect(outcome).toEqual({ rejected: [b!.id], cancelled: [c!.id] });
+      expect(outcome).toEqual({ rejected: [b!.id], cancelled: [c!.id], claimedFollowUps: [] });
       expect(await f.existingTask(a!.id)).toMatchObject({ state: "succeeded", output: "a" });
       expect(await f.existingTask(b!.id)).toMatchObject({ state: "in_progress", currentAttempt: 2, output: null });
       expect(await f.existingTask(c!.id)).toMatchObject({ state: "cancelled" });

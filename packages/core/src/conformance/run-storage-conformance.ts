@@ -8,6 +8,7 @@ import { enqueueCases } from "./enqueue-cases.js";
 import { eventCases } from "./event-cases.js";
 import { failCases } from "./fail-cases.js";
 import { fencingCases } from "./fencing-cases.js";
+import { claimedFollowUpCases } from "./claimed-follow-up-cases.js";
 import { followUpCases } from "./follow-up-cases.js";
 import { leaseCases } from "./lease-cases.js";
 import { lockCases } from "./lock-cases.js";
@@ -58,6 +59,7 @@ export function runStorageConformance<Tx>(
     failCases(fixture);
     cancelCases(fixture);
     followUpCases(fixture);
+    claimedFollowUpCases(fixture);
     concurrencyKeyCases(fixture);
     scheduleCases(fixture);
     lockCases(fixture);

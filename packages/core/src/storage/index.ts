@@ -1,2 +1,3 @@
 export type * from "./records.js";
 export type * from "./storage-adapter.js";
+export { isClaimedOnWrite } from "./follow-up-claim.js";

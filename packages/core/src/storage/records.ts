@@ -112,6 +112,13 @@ export interface AttemptRef {
 export interface FollowUpTask {
   queueName: string;
   task: NewTask;
+  /**
+   * Write the follow-up already claimed for the worker that completes its parent, which runs it
+   * next without a claim of its own: `in_progress`, attempt 1, a fresh lease. Honoured only for a
+   * follow-up that is due at once and has no concurrency or dedupe key (any other is written
+   * `pending` as usual); the claimed ones are returned as `claimedFollowUps`.
+   */
+  claim?: boolean;
 }
 
 /** The stored schedule of a queue (one per queue). */

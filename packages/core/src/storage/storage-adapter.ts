@@ -101,7 +101,8 @@ export interface StorageAdapter<Tx = unknown> {
    * Marks a live attempt and its task `succeeded` (or `cancelled` when a cancel was requested
    * meanwhile), stores `output`, sets `completedAt`, clears the lease, and writes `followUps`, all
    * atomically; with `tx` it is part of that transaction. Follow-ups of a cancelled task are not
-   * written.
+   * written. A follow-up marked {@link FollowUpTask.claim} is written already claimed and returned,
+   * so the worker can run it next (a job's next step) without claiming it.
    * @throws TaskNotFoundError when the attempt is no longer current; nothing changed.
    */
   taskComplete(params: TaskCompleteParams<Tx>): Promise<CompleteOutcome>;
@@ -283,6 +284,11 @@ export interface CompleteOutcome {
   state: "succeeded" | "cancelled";
   /** Ids of the follow-up tasks written (empty when cancelled), in the order given. */
   followUpIds: string[];
+  /**
+   * The follow-ups written already claimed (see {@link FollowUpTask.claim}), each as a claim
+   * would have returned it; the caller owns their attempts. Empty when none was.
+   */
+  claimedFollowUps: ClaimedTask[];
 }
 
 /** Parameters of {@link StorageAdapter.taskCompleteMany}. */
@@ -297,6 +303,8 @@ export interface CompleteManyOutcome {
   rejected: string[];
   /** Task ids that ended `cancelled` because a cancel request arrived while they ran. */
   cancelled: string[];
+  /** As in {@link CompleteOutcome.claimedFollowUps}, for every completion of the call. */
+  claimedFollowUps: ClaimedTask[];
 }
 
 /** Parameters of {@link StorageAdapter.taskRetry}. */

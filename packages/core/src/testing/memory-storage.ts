@@ -2,6 +2,7 @@ import { systemClock, type Clock } from "../clock.js";
 import { ConfigError, StorageError, TaskNotFoundError } from "../errors.js";
 import type { JsonValue } from "../json-payload.js";
 import { defaultLogger, type Logger } from "../logger.js";
+import { isClaimedOnWrite } from "../storage/follow-up-claim.js";
 import type {
   AttemptRecord,
   AttemptRef,
@@ -152,7 +153,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     const now = this.#now();
     const snapshot = structuredClone([...attempts]);
     return this.#write(tx, (state, events) => {
-      const outcome: CompleteManyOutcome = { rejected: [], cancelled: [] };
+      const outcome: CompleteManyOutcome = { rejected: [], cancelled: [], claimedFollowUps: [] };
       for (const attempt of snapshot) {
         if (!this.#isLive(state, attempt)) {
           outcome.rejected.push(attempt.taskId);
@@ -160,6 +161,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
         }
         const completed = this.#completeAttempt(state, events, attempt, now);
         if (completed.state === "cancelled") outcome.cancelled.push(attempt.taskId);
+        outcome.claimedFollowUps.push(...completed.claimedFollowUps);
       }
       return outcome;
     });
@@ -572,14 +574,21 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     if (task.cancelRequested) {
       this.#endAttempt(state, task.id, task.currentAttempt, "cancelled", null, now);
       this.#finishTask(state, events, task, "cancelled", now);
-      return { state: "cancelled", followUpIds: [] };
+      return { state: "cancelled", followUpIds: [], claimedFollowUps: [] };
     }
-    const followUpIds = (attempt.followUps ?? []).map(
-      (followUp) => this.#insertTasks(state, events, followUp.queueName, [followUp.task], now, null)[0]!.id,
-    );
+    const claimedFollowUps: ClaimedTask[] = [];
+    const followUpIds = (attempt.followUps ?? []).map((followUp) => {
+      if (!isClaimedOnWrite(followUp)) return this.#insertTasks(state, events, followUp.queueName, [followUp.task], now, null)[0]!.id;
+      this.#assertQueueRegistered(state, followUp.queueName);
+      if (state.tasks.has(followUp.task.id)) throw new StorageError(`A task with id ${followUp.task.id} already exists`);
+      const row = newTaskRow(followUp.queueName, followUp.task, now, null);
+      state.tasks.set(row.id, row);
+      claimedFollowUps.push(this.#startAttempt(state, row, now));
+      return row.id;
+    });
     this.#endAttempt(state, task.id, task.currentAttempt, "succeeded", null, now);
     this.#finishTask(state, events, task, "succeeded", now, attempt.output ?? null);
-    return { state: "succeeded", followUpIds };
+    return { state: "succeeded", followUpIds, claimedFollowUps };
   }
 
   #finishTask(

@@ -99,6 +99,31 @@ export function newTaskSelectList(schema: string, queueNameExpression: string): 
 }
 
 /**
+ * The columns a follow-up written already claimed sets beyond {@link NEW_TASK_INSERT_COLUMNS}:
+ * what a claim sets (see the claim statement), attempt 1.
+ */
+export const CLAIM_ON_WRITE_COLUMNS = "state, attempt_count, current_attempt, lease_expires_at, last_attempt_at, last_heartbeat_at";
+
+/**
+ * The select list matching {@link CLAIM_ON_WRITE_COLUMNS}: claimed when the boolean `claim`
+ * expression holds (the row then runs at once, so its lease starts now), else a plain pending row.
+ */
+export function claimOnWriteSelectList(schema: string, claim: string, heartbeatMs: string): string {
+  return `(case when ${claim} then 'in_progress' else 'pending' end)::${schema}.task_state,
+    case when ${claim} then 1 else 0 end, case when ${claim} then 1 else 0 end,
+    case when ${claim} then ${NOW} + ${msInterval(heartbeatMs)} * 3 end,
+    case when ${claim} then ${NOW} end, case when ${claim} then ${NOW} end`;
+}
+
+/**
+ * What an insert of follow-ups returns, read by pg-storage: the id, and for a claimed row its
+ * lease and creation time (epoch ms) and its input as stored (what a claim would have read).
+ */
+export const FOLLOW_UP_RETURNING = `id, case when state = 'in_progress' then ${epochMs("lease_expires_at")} end as lease_ms,
+      case when state = 'in_progress' then ${epochMs("created_at")} end as created_ms,
+      case when state = 'in_progress' then input end as input, state = 'pending' as pending`;
+
+/**
  * The select list `priority, delay, run_at, timeout, ttl, heartbeat, retry_policy` (the middle of
  * {@link NEW_TASK_INSERT_COLUMNS}) for new tasks that share one set of settings, read from the ten
  * parameters from `$first` on, in the order of `sharedSettingsValues` in pg-storage: priority,
