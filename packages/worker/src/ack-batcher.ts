@@ -1,10 +1,17 @@
-import type { Logger, StorageAdapter, TaskCompleteParams } from "@underway/core";
+import type { ClaimedTask, Logger, StorageAdapter, TaskCompleteParams } from "@underway/core";
 
 /** One success to acknowledge: the attempt, its output and its follow-ups (no transaction). */
 export type AttemptCompletion = Omit<TaskCompleteParams<never>, "tx">;
 
 /** How the storage took one acknowledged success. */
 export type AckResult = "succeeded" | "cancelled" | "rejected";
+
+/** What became of one acknowledged success. */
+export interface AckOutcome {
+  result: AckResult;
+  /** Its follow-up written already claimed for this worker (see `FollowUpTask.claim`), if any. */
+  claimedFollowUp: ClaimedTask | null;
+}
 
 /** Options of {@link AckBatcher}. */
 export interface AckBatcherOptions {
@@ -21,7 +28,7 @@ export interface AckBatcherOptions {
 
 interface PendingAck {
   completion: AttemptCompletion;
-  resolve(result: AckResult): void;
+  resolve(outcome: AckOutcome): void;
   reject(error: unknown): void;
 }
 
@@ -61,8 +68,8 @@ export class AckBatcher {
    * Queues one completion. Resolves once the storage has taken it; rejects when every try of its
    * batch failed (the lease then recovers the task).
    */
-  add(completion: AttemptCompletion): Promise<AckResult> {
-    return new Promise<AckResult>((resolve, reject) => {
+  add(completion: AttemptCompletion): Promise<AckOutcome> {
+    return new Promise<AckOutcome>((resolve, reject) => {
       this.#pending.push({ completion, resolve, reject });
       this.#flushing ??= this.#drain();
     });
@@ -94,9 +101,15 @@ export class AckBatcher {
         const outcome = await this.#storage.taskCompleteMany({ attempts: batch.map((entry) => entry.completion) });
         const rejected = new Set(outcome.rejected);
         const cancelled = new Set(outcome.cancelled);
+        const claimedById = new Map((outcome.claimedFollowUps ?? []).map((task) => [task.id, task]));
         for (const entry of batch) {
-          const taskId = entry.completion.taskId;
-          entry.resolve(rejected.has(taskId) ? "rejected" : cancelled.has(taskId) ? "cancelled" : "succeeded");
+          const { taskId, followUps } = entry.completion;
+          const result = rejected.has(taskId) ? "rejected" : cancelled.has(taskId) ? "cancelled" : "succeeded";
+          let claimedFollowUp: ClaimedTask | null = null;
+          if (claimedById.size > 0 && followUps !== undefined) {
+            for (const followUp of followUps) claimedFollowUp ??= claimedById.get(followUp.task.id) ?? null;
+          }
+          entry.resolve({ result, claimedFollowUp });
         }
         return;
       } catch (error) {

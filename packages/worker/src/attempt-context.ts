@@ -1,4 +1,11 @@
-import type { FollowUpOptions, FollowUpTask, Queue, Task, TaskContext } from "@underway/core";
+import { isClaimedOnWrite, type FollowUpOptions, type FollowUpTask, type Queue, type Task, type TaskContext } from "@underway/core";
+
+/** The queue and task of the worker running an attempt: a follow-up of both can run on it next. */
+export interface ContinuationTarget {
+  queueName: string;
+  /** The worker's task object; follow-ups are matched to it by identity. */
+  task: object;
+}
 
 /**
  * What a task sees during one attempt (`cx`). Follow-ups it enqueues are only collected here;
@@ -12,9 +19,19 @@ export class AttemptContext<Tx> implements TaskContext<Tx> {
   readonly correlationId: string | null;
   readonly #signal: () => AbortSignal;
   #followUps: Array<Promise<FollowUpTask>> | null = null;
+  readonly #continuation: ContinuationTarget | null;
+  /** Indexes of the follow-ups for `#continuation`'s queue and task. */
+  #continuable: number[] | null = null;
 
-  /** `signal` gives the attempt's abort signal, made when the task first asks for it. */
-  constructor(fields: Omit<TaskContext<Tx>, "enqueueOnSuccess" | "signal"> & { signal: () => AbortSignal }) {
+  /**
+   * `signal` gives the attempt's abort signal, made when the task first asks for it.
+   * `continuation`, when given, is the worker running the attempt: follow-ups of its queue and
+   * task are noted, so that the first one may be written claimed (see `collectFollowUps`).
+   */
+  constructor(
+    fields: Omit<TaskContext<Tx>, "enqueueOnSuccess" | "signal"> & { signal: () => AbortSignal; continuation?: ContinuationTarget | null },
+  ) {
+    this.#continuation = fields.continuation ?? null;
     this.tx = fields.tx;
     this.#signal = fields.signal;
     this.taskId = fields.taskId;
@@ -36,15 +53,29 @@ export class AttemptContext<Tx> implements TaskContext<Tx> {
     const correlationId = options.correlationId === undefined ? this.correlationId : options.correlationId;
     const prepared = queue.prepare(task, input, { delayMs: options.delayMs, correlationId }).then((newTask) => ({ queueName: queue.name, task: newTask }));
     (this.#followUps ??= []).push(prepared);
+    if (this.#continuation !== null && queue.name === this.#continuation.queueName && task === this.#continuation.task) {
+      (this.#continuable ??= []).push(this.#followUps.length - 1);
+    }
     return (await prepared).task.id;
   }
 
   /**
    * @internal The follow-ups enqueued so far, once each is prepared. Rejects when one of them
    * failed validation, which fails the attempt: a success must not silently drop a follow-up.
+   * With `continueHere`, the first follow-up for the worker's own queue and task that is due at
+   * once and unkeyed is marked to be written claimed, for the worker to run next.
    */
-  async collectFollowUps(): Promise<FollowUpTask[]> {
+  async collectFollowUps(continueHere = false): Promise<FollowUpTask[]> {
     if (this.#followUps === null) return [];
-    return Promise.all(this.#followUps);
+    const followUps = await Promise.all(this.#followUps);
+    if (!continueHere) return followUps;
+    for (const index of this.#continuable ?? []) {
+      const candidate: FollowUpTask = { ...followUps[index]!, claim: true };
+      if (isClaimedOnWrite(candidate)) {
+        followUps[index] = candidate;
+        break;
+      }
+    }
+    return followUps;
   }
 }

@@ -20,8 +20,8 @@ import {
   type StorageTransaction,
   type Task,
 } from "@underway/core";
-import type { AckBatcher, AckResult, AttemptCompletion } from "./ack-batcher.js";
-import { AttemptContext } from "./attempt-context.js";
+import type { AckBatcher, AckOutcome, AckResult, AttemptCompletion } from "./ack-batcher.js";
+import { AttemptContext, type ContinuationTarget } from "./attempt-context.js";
 import { AttemptTimer } from "./attempt-timer.js";
 import type { WorkerEvents } from "./worker-events.js";
 import type { ResolvedWorkerOptions } from "./worker-options.js";
@@ -55,6 +55,10 @@ export interface TaskExecutorHost {
   reportError(error: unknown, message: string, fields?: Record<string, unknown>): void;
   /** A retry was scheduled: the worker re-checks the earliest run time. */
   retryScheduled(): void;
+  /** Whether the worker still takes on new work (so a finished attempt's follow-up may run next here). */
+  isRunning(): boolean;
+  /** A follow-up written claimed for this worker: run it when a slot is free. */
+  continueWith(claimed: ClaimedTask): void;
 }
 
 /** The state of one attempt while it runs. */
@@ -145,6 +149,9 @@ export class TaskExecutor<Input, Tx> {
   readonly #acks: AckBatcher;
   readonly #host: TaskExecutorHost;
   readonly #running = new Map<string, RunningAttempt<Tx>>();
+  readonly #continuation: ContinuationTarget;
+  /** Set by `abortAll`: tasks handed over after that (claimed follow-ups) are given straight back. */
+  #abortedWith: ShutdownError | null = null;
 
   constructor(queue: Queue<Input, Tx>, task: Task<Input, unknown, Tx>, options: ResolvedWorkerOptions, acks: AckBatcher, host: TaskExecutorHost) {
     this.#queue = queue;
@@ -153,6 +160,7 @@ export class TaskExecutor<Input, Tx> {
     this.#options = options;
     this.#acks = acks;
     this.#host = host;
+    this.#continuation = { queueName: queue.name, task };
   }
 
   /** How many attempts are executing or being recorded. */
@@ -168,6 +176,7 @@ export class TaskExecutor<Input, Tx> {
 
   /** Stops every running attempt at once (shutdown grace over); each is recorded as a retry. */
   abortAll(reason: ShutdownError): void {
+    this.#abortedWith = reason;
     for (const running of this.#running.values()) {
       if (!running.ended) running.abort(reason);
     }
@@ -179,8 +188,21 @@ export class TaskExecutor<Input, Tx> {
    * @param releaseSlot - called once the attempt no longer needs its worker slot: when a success
    *   that never opened a transaction has been handed to the acknowledgement batch (so the next
    *   claim overlaps with its write), else when the attempt has ended. May be called twice.
+   * @param continueHere - let the first follow-up of this queue and task (due at once, unkeyed: a
+   *   job's next step) of a success that never opened a transaction be written claimed with the
+   *   acknowledgement and handed to the worker (`continueWith`) to run next, with no claim.
    */
-  async execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}, membership: GroupMembership<Tx> | null = null): Promise<void> {
+  async execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}, membership: GroupMembership<Tx> | null = null, continueHere = false): Promise<void> {
+    if (this.#abortedWith !== null) {
+      await this.#giveBack(claimed, this.#abortedWith);
+      return;
+    }
+    const next = await this.#executeAttempt(claimed, releaseSlot, membership, continueHere && membership === null);
+    if (next !== null) this.#host.continueWith(next);
+  }
+
+  /** Runs one attempt and records its outcome; returns the follow-up claimed to run next, if any. */
+  async #executeAttempt(claimed: ClaimedTask, releaseSlot: () => void, membership: GroupMembership<Tx> | null, continueHere: boolean): Promise<ClaimedTask | null> {
     const trx = membership?.trx ?? this.#storage.transactionOpen();
     const running = new RunningAttempt<Tx>(claimed, trx, releaseSlot, membership);
     this.#running.set(claimed.id, running);
@@ -192,22 +214,33 @@ export class TaskExecutor<Input, Tx> {
       });
       let settlement: Settlement;
       try {
-        settlement = await Promise.race([this.#invoke(running), running.interrupted]);
+        settlement = await Promise.race([this.#invoke(running, continueHere), running.interrupted]);
       } finally {
         // The heartbeat must stop whatever happened, or a dead attempt would keep its lease.
         running.ended = true;
         running.timer.stop();
       }
-      await this.#record(running, settlement);
+      return await this.#record(running, settlement);
     } catch (error) {
       this.#host.reportError(error, "Recording a task's outcome failed; its lease will recover it", { taskId: claimed.id });
+      return null;
     } finally {
       running.transactionSettled();
       this.#running.delete(claimed.id);
     }
   }
 
-  async #invoke(running: RunningAttempt<Tx>): Promise<Settlement> {
+  /** A task claimed for this worker after its shutdown grace ran out: back to pending at once. */
+  async #giveBack(claimed: ClaimedTask, reason: ShutdownError): Promise<void> {
+    const ref: AttemptRef = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
+    try {
+      await this.#storage.taskRetry({ ...ref, delayMs: 0, errorMessage: reason.message });
+    } catch (error) {
+      this.#options.logger.warn({ error, taskId: ref.taskId }, "Could not give back a follow-up claimed at shutdown; its lease will recover it");
+    }
+  }
+
+  async #invoke(running: RunningAttempt<Tx>, continueHere: boolean): Promise<Settlement> {
     const { claimed } = running;
     try {
       const cx = new AttemptContext<Tx>({
@@ -217,6 +250,7 @@ export class TaskExecutor<Input, Tx> {
         attempt: claimed.attempt,
         queueName: claimed.queueName,
         correlationId: claimed.correlationId,
+        continuation: continueHere ? this.#continuation : null,
       });
       let input: Input;
       if (this.#task.schema) {
@@ -230,7 +264,10 @@ export class TaskExecutor<Input, Tx> {
         input = claimed.input as Input;
       }
       const value = await this.#task.execute(cx, input);
-      return { kind: "returned", value, followUps: await cx.collectFollowUps() };
+      // A follow-up written in a transaction would take its lease from the transaction's start,
+      // perhaps long ago; only acknowledged successes (one short statement) continue here.
+      const continues = continueHere && !running.trx.isOpen && this.#host.isRunning();
+      return { kind: "returned", value, followUps: await cx.collectFollowUps(continues) };
     } catch (error) {
       return { kind: "threw", error };
     }
@@ -257,7 +294,8 @@ export class TaskExecutor<Input, Tx> {
     );
   }
 
-  async #record(running: RunningAttempt<Tx>, settlement: Settlement): Promise<void> {
+  /** Records how the attempt ended; returns the follow-up written claimed to run next, if any. */
+  async #record(running: RunningAttempt<Tx>, settlement: Settlement): Promise<ClaimedTask | null> {
     const { ref, trx } = running;
     if (settlement.kind === "interrupted") {
       const { reason } = settlement;
@@ -267,21 +305,21 @@ export class TaskExecutor<Input, Tx> {
       running.transactionSettled();
       if (reason instanceof LeaseLostError) {
         this.#host.emit("task:lease-lost", ref);
-        return;
+        return null;
       }
       if (reason instanceof TimeoutError) {
         this.#host.emit("task:timed-out", { ...ref, timeoutMs: reason.timeoutMs });
         await this.#recordFailure(running, reason);
-        return;
+        return null;
       }
       await this.#recordShutdown(running, reason);
-      return;
+      return null;
     }
     if (settlement.kind === "threw") {
       await this.#quietly(trx.rollback(), "Rolling back a failed attempt failed", ref.taskId);
       running.transactionSettled();
       await this.#recordFailure(running, settlement.error);
-      return;
+      return null;
     }
     const signalReason = running.abortReason;
     if (TaskCancelledError.isInstance(signalReason)) {
@@ -289,20 +327,17 @@ export class TaskExecutor<Input, Tx> {
       await this.#quietly(trx.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
       running.transactionSettled();
       await this.#recordFailure(running, signalReason);
-      return;
+      return null;
     }
-    await this.#recordSuccess(running, this.#toOutput(settlement.value, ref.taskId), settlement.followUps);
+    return this.#recordSuccess(running, this.#toOutput(settlement.value, ref.taskId), settlement.followUps);
   }
 
-  async #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
+  async #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
     const { ref, trx, membership } = running;
-    if (!trx.isOpen) {
-      await this.#recordAcknowledged(running, output, followUps);
-      return;
-    }
+    if (!trx.isOpen) return this.#recordAcknowledged(running, output, followUps);
     if (membership !== null) {
       await this.#recordInGroup(running, membership, output, followUps);
-      return;
+      return null;
     }
     let state: "succeeded" | "cancelled";
     try {
@@ -311,38 +346,43 @@ export class TaskExecutor<Input, Tx> {
       await this.#quietly(trx.rollback(), "Rolling back an attempt failed", ref.taskId);
       if (TaskNotFoundError.isInstance(error)) {
         this.#host.emit("task:lease-lost", ref);
-        return;
+        return null;
       }
       await this.#recordFailure(running, error);
-      return;
+      return null;
     }
     try {
       await trx.commit();
     } catch (error) {
       // A failed commit keeps nothing, so the attempt is a failure like any other.
       await this.#recordFailure(running, error);
-      return;
+      return null;
     }
     if (state === "cancelled") this.#host.emit("task:cancelled", ref);
     else this.#host.emit("task:succeeded", { ...ref, output });
+    return null;
   }
 
-  /** A success that never touched `cx.tx`: it joins the bulk acknowledgement, slot given back. */
-  async #recordAcknowledged(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
+  /**
+   * A success that never touched `cx.tx`: it joins the bulk acknowledgement, slot given back.
+   * Returns its follow-up written claimed with the acknowledgement, if any.
+   */
+  async #recordAcknowledged(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
     const { ref, trx, membership } = running;
-    let result: AckResult;
+    let outcome: AckOutcome;
     try {
       const acknowledged = this.#acks.add({ ...ref, output, followUps });
       // A commit-group member that never queried must still end, so the next one may start.
       if (membership !== null) await trx.commit();
       running.transactionSettled();
       running.releaseSlot();
-      result = await acknowledged;
+      outcome = await acknowledged;
     } catch (error) {
       this.#host.reportError(error, "Acknowledging a finished task failed; its lease will recover it", { taskId: ref.taskId });
-      return;
+      return null;
     }
-    this.#emitAcknowledged(ref, result, output);
+    this.#emitAcknowledged(ref, outcome.result, output);
+    return outcome.result === "succeeded" ? outcome.claimedFollowUp : null;
   }
 
   /**

@@ -39,7 +39,9 @@ const ACK_STATEMENT_LIMIT = 100;
  * It wakes when a task becomes available (storage notification), when the earliest delayed task or
  * retry is due, when a slot frees up after a full claim, and on a fallback poll. A success that
  * never opened a transaction frees its slot as soon as its acknowledgement is queued, so the next
- * claim runs while the acknowledgements of the last batch are being written.
+ * claim runs while the acknowledgements of the last batch are being written; unless it enqueued
+ * a follow-up of this queue and task that is due at once (a job's next step): that follow-up is
+ * written already claimed with the acknowledgement and runs next in the same slot, no claim needed.
  *
  * @typeParam Input - the queue's task input.
  * @typeParam Tx - the storage's transaction handle (`cx.tx`).
@@ -77,6 +79,11 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   /** Attempts started by the claim loop (not by `processNextTask`); they fill the slots. */
   #slotsInUse = 0;
   readonly #loopAttempts = new Set<Promise<void>>();
+  /**
+   * Follow-ups written claimed for this worker (a job's next steps), waiting for a free slot;
+   * they take slots before any new claim.
+   */
+  readonly #continuations: ClaimedTask[] = [];
   /** Set by every reason to claim; cleared when a claim starts. */
   #claimWanted = true;
   /**
@@ -119,6 +126,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       },
       reportError: (error, message, fields) => this.#reportError(error, message, fields),
       retryScheduled: () => this.#requestClaim(),
+      isRunning: () => this.#state === "running",
+      continueWith: (claimed) => this.#continueWith(claimed),
     });
     this.#groups = this.#options.groupCommit > 1 ? new CommitGroupRunner(queue.storage, this.#options.logger) : null;
     this.#stopped = new Promise<void>((resolve) => {
@@ -193,6 +202,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     const { concurrency, claimBatchSize } = this.#options;
     let claimFailures = 0;
     while (this.#state === "running") {
+      while (this.#continuations.length > 0 && this.#slotsInUse < concurrency) this.#startAttempt(this.#continuations.shift()!);
       const freeSlots = concurrency - this.#slotsInUse;
       if (!this.#claimWanted || freeSlots <= 0 || this.#acks.size >= this.#ackBacklogLimit) {
         await new Promise<void>((resolve) => {
@@ -233,7 +243,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       this.#slotsInUse -= 1;
       this.#nudge();
     };
-    const attempt = this.#executor.execute(task, releaseSlot, membership).finally(releaseSlot);
+    // Outside commit groups, a job's next step may come back claimed and continue here.
+    const attempt = this.#executor.execute(task, releaseSlot, membership, membership === null).finally(releaseSlot);
     this.#loopAttempts.add(attempt);
     void attempt.then(() => this.#loopAttempts.delete(attempt));
     return attempt;
@@ -268,14 +279,28 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * A follow-up written claimed for this worker. While running, it waits for a slot (ahead of new
+   * claims); once stopping, it is in-flight work like the attempt it follows, and starts at once.
+   */
+  #continueWith(claimed: ClaimedTask): void {
+    if (this.#state === "running") {
+      this.#continuations.push(claimed);
+      this.#nudge();
+    } else {
+      this.#startAttempt(claimed);
+    }
+  }
+
   async #finishInFlight(): Promise<void> {
     this.#clearTimers();
+    for (const claimed of this.#continuations.splice(0)) this.#startAttempt(claimed);
     if (this.#loopAttempts.size > 0) {
       let graceTimer: ReturnType<typeof setTimeout> | undefined;
       const graceOver = new Promise<"grace over">((resolve) => {
         graceTimer = setTimeout(() => resolve("grace over"), this.#options.shutdownTimeoutMs);
       });
-      const outcome = await Promise.race([Promise.all(this.#loopAttempts), graceOver]);
+      const outcome = await Promise.race([this.#attemptsSettled(), graceOver]);
       clearTimeout(graceTimer);
       if (outcome === "grace over") {
         this.#options.logger.warn(
@@ -284,7 +309,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
         );
         this.#groups?.stopStarting();
         this.#executor.abortAll(new ShutdownError());
-        await Promise.all(this.#loopAttempts);
+        await this.#attemptsSettled();
       }
     }
     await this.#acks.flush();
@@ -298,6 +323,11 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
         this.#options.logger.warn({ error }, "Closing the storage subscription failed");
       }
     }
+  }
+
+  /** Resolves when no attempt is in flight, counting the follow-ups that continue one meanwhile. */
+  async #attemptsSettled(): Promise<void> {
+    while (this.#loopAttempts.size > 0) await Promise.all([...this.#loopAttempts]);
   }
 
   async #subscribe(): Promise<void> {

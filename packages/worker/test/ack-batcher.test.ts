@@ -35,13 +35,13 @@ describe("AckBatcher", () => {
     expect(calls).toHaveLength(1);
     const later = ["b", "c", "d"].map((id) => batcher.add(completion(id)));
     expect(calls).toHaveLength(1);
-    calls[0]!.answer.resolve({ rejected: [], cancelled: [] });
-    expect(await first).toBe("succeeded");
+    calls[0]!.answer.resolve({ rejected: [], cancelled: [], claimedFollowUps: [] });
+    expect(await first).toEqual({ result: "succeeded", claimedFollowUp: null });
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls).toHaveLength(2);
     expect(calls[1]!.params.attempts.map((attempt) => attempt.taskId)).toEqual(["b", "c", "d"]);
-    calls[1]!.answer.resolve({ rejected: ["c"], cancelled: ["d"] });
-    expect(await Promise.all(later)).toEqual(["succeeded", "rejected", "cancelled"]);
+    calls[1]!.answer.resolve({ rejected: ["c"], cancelled: ["d"], claimedFollowUps: [] });
+    expect((await Promise.all(later)).map((outcome) => outcome.result)).toEqual(["succeeded", "rejected", "cancelled"]);
   });
 
   it("caps a statement at maxBatchSize", async () => {
@@ -50,11 +50,11 @@ describe("AckBatcher", () => {
     const results = ["a", "b", "c"].map((id) => batcher.add(completion(id)));
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls[0]!.params.attempts).toHaveLength(2);
-    calls[0]!.answer.resolve({ rejected: [], cancelled: [] });
+    calls[0]!.answer.resolve({ rejected: [], cancelled: [], claimedFollowUps: [] });
     await new Promise((resolve) => setImmediate(resolve));
     expect(calls[1]!.params.attempts.map((attempt) => attempt.taskId)).toEqual(["c"]);
-    calls[1]!.answer.resolve({ rejected: [], cancelled: [] });
-    expect(await Promise.all(results)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    calls[1]!.answer.resolve({ rejected: [], cancelled: [], claimedFollowUps: [] });
+    expect((await Promise.all(results)).map((outcome) => outcome.result)).toEqual(["succeeded", "succeeded", "succeeded"]);
     await batcher.flush();
     expect(batcher.size).toBe(0);
   });

@@ -1,0 +1,195 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Queue, type StorageAdapter, type Task, type TaskContext } from "@underway/core";
+import { MemoryStorage } from "@underway/core/testing";
+import { createTestDatabase } from "@underway/queue-pg/testing";
+import { waitFor } from "../../../test/support/source-process.js";
+import { Worker } from "../src/index.js";
+import { deferred, recordEvents, work } from "./support/worker-harness.js";
+
+type Link = { chain: number; step: number };
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A storage for one test, and how to release it. */
+interface StorageUnderTest {
+  storage: StorageAdapter<unknown>;
+  close(): Promise<void>;
+}
+
+const storages: Array<[string, () => Promise<StorageUnderTest>]> = [
+  ["memory", async () => ({ storage: new MemoryStorage() as StorageAdapter<unknown>, close: async () => {} })],
+  [
+    "Postgres",
+    async () => {
+      const db = await createTestDatabase();
+      return { storage: db.storage as StorageAdapter<unknown>, close: () => db.drop() };
+    },
+  ],
+];
+
+/** Counts the tasks that claims handed out. */
+function countClaimed(storage: StorageAdapter<unknown>): { readonly rows: number } {
+  const counter = { rows: 0 };
+  const claim = storage.taskClaim.bind(storage);
+  vi.spyOn(storage, "taskClaim").mockImplementation(async (params) => {
+    const claimed = await claim(params);
+    counter.rows += claimed.length;
+    return claimed;
+  });
+  return counter;
+}
+
+describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_name, open) => {
+  let opened: StorageUnderTest | undefined;
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await opened?.close();
+    opened = undefined;
+  });
+
+  async function setup(queueName: string) {
+    opened = await open();
+    const queue = await Queue.builder<Link>().name(queueName).storage(opened.storage).build();
+    return { storage: opened.storage, queue };
+  }
+
+  /** A task whose every step up to `lastStep` enqueues the next one on its own queue. */
+  function chainTask(queue: Queue<Link, unknown>, lastStep: number, onStep: (link: Link, cx: TaskContext<unknown>) => Promise<void> | void = () => {}): Task<Link, unknown, unknown> {
+    const task: Task<Link, unknown, unknown> = {
+      async execute(cx: TaskContext<unknown>, link: Link) {
+        await onStep(link, cx);
+        if (link.step < lastStep) await cx.enqueueOnSuccess(queue, task, { chain: link.chain, step: link.step + 1 });
+      },
+    };
+    return task;
+  }
+
+  it("runs the next step written claimed with its parent's acknowledgement, never claiming it", async () => {
+    const { storage, queue } = await setup("continued");
+    const claimed = countClaimed(storage);
+    const task = chainTask(queue, 3);
+    await queue.enqueueMany(task, Array.from({ length: 20 }, (_, chain) => ({ chain, step: 0 })));
+    const worker = new Worker(queue, task, { concurrency: 4, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 80, { message: "80 steps" });
+    await worker.shutdown();
+    await running;
+
+    expect(claimed.rows).toBe(20);
+    expect(events.of("task:claimed")).toHaveLength(80);
+    const tasks = await storage.taskList({ queueName: "continued", limit: 1_000 });
+    expect(tasks).toHaveLength(80);
+    expect(tasks.every((record) => record.state === "succeeded" && record.attemptCount === 1)).toBe(true);
+  });
+
+  it("never runs more than `concurrency` attempts at once, continuations included", async () => {
+    const { queue } = await setup("bounded");
+    let runningNow = 0;
+    let mostAtOnce = 0;
+    const task = chainTask(queue, 2, async () => {
+      runningNow += 1;
+      mostAtOnce = Math.max(mostAtOnce, runningNow);
+      await work(20);
+      runningNow -= 1;
+    });
+    await queue.enqueueMany(task, Array.from({ length: 8 }, (_, chain) => ({ chain, step: 0 })));
+    const worker = new Worker(queue, task, { concurrency: 2, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 24, { message: "24 steps" });
+    await worker.shutdown();
+    await running;
+    expect(mostAtOnce).toBe(2);
+  });
+
+  it("leaves to a claim a follow-up that is delayed, keyed or of another task", async () => {
+    const { storage, queue } = await setup("claimed-later");
+    const claimed = countClaimed(storage);
+    const other: Task<Link, unknown, unknown> = { execute() {} };
+    const task: Task<Link, unknown, unknown> = {
+      async execute(cx, link) {
+        if (link.step > 0) return;
+        await cx.enqueueOnSuccess(queue, task, { chain: 0, step: 1 }, { delayMs: 1 });
+        await cx.enqueueOnSuccess(queue, other, { chain: 0, step: 2 });
+      },
+    };
+    const keyed: Task<Link, unknown, unknown> = { ...task, concurrencyKey: "one-at-a-time" };
+    await queue.enqueue(task, { chain: 0, step: 0 });
+    await queue.enqueue(keyed, { chain: 1, step: 5 });
+    // `other`'s follow-up lands on this queue, whose worker runs `task`: a claim hands it out.
+    const worker = new Worker(queue, task, { concurrency: 2, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 4, { message: "4 tasks" });
+    await worker.shutdown();
+    await running;
+    expect(claimed.rows).toBe(4);
+  });
+
+  it("runs a follow-up claimed while shutting down, and leaves the next one pending", async () => {
+    const { storage, queue } = await setup("stopping");
+    const writeAllowed = deferred<void>();
+    let writeWaiting = false;
+    const completeMany = storage.taskCompleteMany.bind(storage);
+    vi.spyOn(storage, "taskCompleteMany").mockImplementation(async (params) => {
+      writeWaiting = true;
+      await writeAllowed.promise;
+      return completeMany(params);
+    });
+    const task = chainTask(queue, 2);
+    const first = await queue.enqueue(task, { chain: 0, step: 0 });
+    const worker = new Worker(queue, task, { logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => writeWaiting, { message: "the first step's acknowledgement" });
+    const stopped = worker.shutdown();
+    writeAllowed.resolve();
+    await stopped;
+    await running;
+
+    const tasks = await storage.taskList({ queueName: "stopping", limit: 10 });
+    expect(tasks.map((record) => [record.input, record.state])).toEqual([
+      [{ chain: 0, step: 0 }, "succeeded"],
+      [{ chain: 0, step: 1 }, "succeeded"],
+      [{ chain: 0, step: 2 }, "pending"],
+    ]);
+    expect(tasks[0]!.id).toBe(first);
+  });
+
+  it("gives a follow-up claimed after the shutdown grace straight back to the queue", async () => {
+    const { storage, queue } = await setup("given-back");
+    const writeAllowed = deferred<void>();
+    const completeMany = storage.taskCompleteMany.bind(storage);
+    vi.spyOn(storage, "taskCompleteMany").mockImplementation(async (params) => {
+      await writeAllowed.promise;
+      return completeMany(params);
+    });
+    // Chain 0's first step finishes at once; chain 1's runs until the grace is over, and its
+    // abort lets chain 0's acknowledgement (and with it the claimed next step) through.
+    const task = chainTask(queue, 1, async (link, cx) => {
+      if (link.chain !== 1) return;
+      await new Promise<void>((resolve) => {
+        cx.signal.addEventListener("abort", () => {
+          writeAllowed.resolve();
+          resolve();
+        });
+      });
+    });
+    await queue.enqueue(task, { chain: 0, step: 0 });
+    await queue.enqueue(task, { chain: 1, step: 0 });
+    const worker = new Worker(queue, task, { concurrency: 2, shutdownTimeoutMs: 50, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:claimed").length === 2, { message: "both first steps" });
+    await worker.shutdown();
+    await running;
+
+    const tasks = await storage.taskList({ queueName: "given-back", limit: 10 });
+    const next = tasks.find((record) => (record.input as Link).chain === 0 && (record.input as Link).step === 1);
+    expect(next).toMatchObject({ state: "pending", attemptCount: 1 });
+    expect(events.of("task:claimed").map((event) => event.taskId)).not.toContain(next!.id);
+    expect(await storage.taskAttempts({ taskId: next!.id })).toEqual([expect.objectContaining({ state: "failed", errorMessage: expect.stringMatching(/shut/i) })]);
+  });
+});
