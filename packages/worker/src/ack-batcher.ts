@@ -101,10 +101,12 @@ export class AckBatcher {
         const outcome = await this.#storage.taskCompleteMany({ attempts: batch.map((entry) => entry.completion) });
         const rejected = new Set(outcome.rejected);
         const cancelled = new Set(outcome.cancelled);
+        // After a failed try, "rejected" may mean that the failed try did commit.
+        const landedEarlier = tryNumber > 1 && rejected.size > 0 ? await this.#landedEarlier(batch, rejected) : null;
         const claimedById = new Map((outcome.claimedFollowUps ?? []).map((task) => [task.id, task]));
         for (const entry of batch) {
           const { taskId, followUps } = entry.completion;
-          const result = rejected.has(taskId) ? "rejected" : cancelled.has(taskId) ? "cancelled" : "succeeded";
+          const result = landedEarlier?.get(taskId) ?? (rejected.has(taskId) ? "rejected" : cancelled.has(taskId) ? "cancelled" : "succeeded");
           let claimedFollowUp: ClaimedTask | null = null;
           if (claimedById.size > 0 && followUps !== undefined) {
             for (const followUp of followUps) claimedFollowUp ??= claimedById.get(followUp.task.id) ?? null;
@@ -122,5 +124,30 @@ export class AckBatcher {
         delayMs = Math.min(delayMs * 2, 5_000);
       }
     }
+  }
+
+  /**
+   * A try that failed on the way back (the connection dropped after the commit) may have written
+   * its completions, so a retry finds them no longer running. A task that finished with the very
+   * attempt presented was finished by that earlier try: no other attempt can finish it without a
+   * new claim, which would have moved its current attempt on. Its follow-ups were written then;
+   * one written claimed for this worker is left to its lease.
+   */
+  async #landedEarlier(batch: PendingAck[], rejected: ReadonlySet<string>): Promise<Map<string, AckResult>> {
+    const landed = new Map<string, AckResult>();
+    await Promise.all(
+      batch
+        .filter((entry) => rejected.has(entry.completion.taskId))
+        .map(async ({ completion }) => {
+          try {
+            const record = await this.#storage.taskGet({ taskId: completion.taskId });
+            if (record === null || record.currentAttempt !== completion.attempt) return;
+            if (record.state === "succeeded" || record.state === "cancelled") landed.set(completion.taskId, record.state);
+          } catch (error) {
+            this.#logger.warn({ error, taskId: completion.taskId }, "Could not read back a task whose acknowledgement was retried");
+          }
+        }),
+    );
+    return landed;
   }
 }

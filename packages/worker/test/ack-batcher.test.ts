@@ -78,4 +78,24 @@ describe("AckBatcher", () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toBe("still down");
   });
+
+  it("reports as succeeded what a failed try did commit, and as rejected what another attempt took over", async () => {
+    const { storage, calls } = scriptedStorage();
+    const records: Record<string, { state: string; currentAttempt: number }> = {
+      a: { state: "succeeded", currentAttempt: 1 },
+      b: { state: "in_progress", currentAttempt: 2 },
+    };
+    (storage as { taskGet: unknown }).taskGet = async ({ taskId }: { taskId: string }) => records[taskId] ?? null;
+    const batcher = new AckBatcher(storage, { maxBatchSize: 10, maxTries: 2, retryDelayMs: 1, logger: quiet });
+    const results = ["a", "b", "c"].map((id) => batcher.add(completion(id)));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first try commits, but its answer is lost with the connection.
+    calls[0]!.answer.resolve(new Error("connection lost"));
+    await new Promise<void>((resolve) => {
+      const check = () => (calls.length === 2 ? resolve() : setTimeout(check, 1));
+      check();
+    });
+    calls[1]!.answer.resolve({ rejected: ["a", "b"], cancelled: [], claimedFollowUps: [] });
+    expect((await Promise.all(results)).map((outcome) => outcome.result)).toEqual(["succeeded", "rejected", "succeeded"]);
+  });
 });
