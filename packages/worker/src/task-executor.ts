@@ -13,6 +13,7 @@ import {
   validateWithSchema,
   type AttemptRef,
   type ClaimedTask,
+  type CompleteOutcome,
   type FollowUpTask,
   type JsonValue,
   type Queue,
@@ -189,8 +190,8 @@ export class TaskExecutor<Input, Tx> {
    *   that never opened a transaction has been handed to the acknowledgement batch (so the next
    *   claim overlaps with its write), else when the attempt has ended. May be called twice.
    * @param continueHere - let the first follow-up of this queue and task (due at once, unkeyed: a
-   *   job's next step) of a success that never opened a transaction be written claimed with the
-   *   acknowledgement and handed to the worker (`continueWith`) to run next, with no claim.
+   *   job's next step) of a success be written claimed with that success (its acknowledgement, or
+   *   its transaction) and handed to the worker (`continueWith`) to run next, with no claim.
    */
   async execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}, membership: GroupMembership<Tx> | null = null, continueHere = false): Promise<void> {
     if (this.#abortedWith !== null) {
@@ -264,9 +265,7 @@ export class TaskExecutor<Input, Tx> {
         input = claimed.input as Input;
       }
       const value = await this.#task.execute(cx, input);
-      // A follow-up written in a transaction would take its lease from the transaction's start,
-      // perhaps long ago; only acknowledged successes (one short statement) continue here.
-      const continues = continueHere && !running.trx.isOpen && this.#host.isRunning();
+      const continues = continueHere && this.#host.isRunning();
       return { kind: "returned", value, followUps: await cx.collectFollowUps(continues) };
     } catch (error) {
       return { kind: "threw", error };
@@ -339,9 +338,9 @@ export class TaskExecutor<Input, Tx> {
       await this.#recordInGroup(running, membership, output, followUps);
       return null;
     }
-    let state: "succeeded" | "cancelled";
+    let outcome: CompleteOutcome;
     try {
-      ({ state } = await this.#storage.taskComplete({ ...ref, output, followUps, tx: trx.tx }));
+      outcome = await this.#storage.taskComplete({ ...ref, output, followUps, tx: trx.tx });
     } catch (error) {
       await this.#quietly(trx.rollback(), "Rolling back an attempt failed", ref.taskId);
       if (TaskNotFoundError.isInstance(error)) {
@@ -358,9 +357,13 @@ export class TaskExecutor<Input, Tx> {
       await this.#recordFailure(running, error);
       return null;
     }
-    if (state === "cancelled") this.#host.emit("task:cancelled", ref);
-    else this.#host.emit("task:succeeded", { ...ref, output });
-    return null;
+    if (outcome.state === "cancelled") {
+      this.#host.emit("task:cancelled", ref);
+      return null;
+    }
+    this.#host.emit("task:succeeded", { ...ref, output });
+    // Claimed in the transaction that just committed: this worker's to run.
+    return outcome.claimedFollowUps[0] ?? null;
   }
 
   /**

@@ -39,6 +39,17 @@ function countClaimed(storage: StorageAdapter<unknown>): { readonly rows: number
   return counter;
 }
 
+/**
+ * Lets only the worker's first claim reach the storage; later ones find nothing. A claim still in
+ * flight when a shutdown starts may legitimately pick up a pending task, and the shutdown tests
+ * are about what is left pending.
+ */
+function onlyFirstClaim(storage: StorageAdapter<unknown>): void {
+  const claim = storage.taskClaim.bind(storage);
+  let claims = 0;
+  vi.spyOn(storage, "taskClaim").mockImplementation(async (params) => ((claims += 1) === 1 ? claim(params) : []));
+}
+
 describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_name, open) => {
   let opened: StorageUnderTest | undefined;
 
@@ -82,6 +93,29 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
     const tasks = await storage.taskList({ queueName: "continued", limit: 1_000 });
     expect(tasks).toHaveLength(80);
     expect(tasks.every((record) => record.state === "succeeded" && record.attemptCount === 1)).toBe(true);
+  });
+
+  it("continues after a step that wrote through cx.tx, once its transaction has committed", async () => {
+    const { storage, queue } = await setup("continued-after-tx");
+    const claimed = countClaimed(storage);
+    const audit = await Queue.builder<Link>().name("continued-audit").storage(storage).build();
+    const auditTask: Task<Link, unknown, unknown> = { execute() {} };
+    // Each step enqueues an audit task through its own transaction, so it commits with the step.
+    const task = chainTask(queue, 2, async (link, cx) => {
+      await audit.enqueue(auditTask, link, { tx: cx.tx });
+    });
+    await queue.enqueueMany(task, Array.from({ length: 5 }, (_, chain) => ({ chain, step: 0 })));
+    const worker = new Worker(queue, task, { concurrency: 2, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 15, { message: "15 steps" });
+    await worker.shutdown();
+    await running;
+
+    expect(claimed.rows).toBe(5);
+    const tasks = await storage.taskList({ queueName: "continued-after-tx", limit: 100 });
+    expect(tasks.every((record) => record.state === "succeeded" && record.attemptCount === 1)).toBe(true);
+    expect(await storage.taskList({ queueName: "continued-audit", limit: 100 })).toHaveLength(15);
   });
 
   it("never runs more than `concurrency` attempts at once, continuations included", async () => {
@@ -138,6 +172,7 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
       await writeAllowed.promise;
       return completeMany(params);
     });
+    onlyFirstClaim(storage);
     const task = chainTask(queue, 2);
     const first = await queue.enqueue(task, { chain: 0, step: 0 });
     const worker = new Worker(queue, task, { logger: quiet });
@@ -179,6 +214,7 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
     });
     await queue.enqueue(task, { chain: 0, step: 0 });
     await queue.enqueue(task, { chain: 1, step: 0 });
+    onlyFirstClaim(storage);
     const worker = new Worker(queue, task, { concurrency: 2, shutdownTimeoutMs: 50, logger: quiet });
     const events = recordEvents(worker);
     const running = worker.run();

@@ -106,13 +106,16 @@ export const CLAIM_ON_WRITE_COLUMNS = "state, attempt_count, current_attempt, le
 
 /**
  * The select list matching {@link CLAIM_ON_WRITE_COLUMNS}: claimed when the boolean `claim`
- * expression holds (the row then runs at once, so its lease starts now), else a plain pending row.
+ * expression holds, else a plain pending row. A claimed row's attempt starts, and its lease runs
+ * from, the moment of the statement rather than the start of its transaction (`now()`): written
+ * at the end of a task's long transaction, it must not start with its lease half spent.
  */
 export function claimOnWriteSelectList(schema: string, claim: string, heartbeatMs: string): string {
+  const startedAt = "coalesce($1::timestamptz, clock_timestamp())";
   return `(case when ${claim} then 'in_progress' else 'pending' end)::${schema}.task_state,
     case when ${claim} then 1 else 0 end, case when ${claim} then 1 else 0 end,
-    case when ${claim} then ${NOW} + ${msInterval(heartbeatMs)} * 3 end,
-    case when ${claim} then ${NOW} end, case when ${claim} then ${NOW} end`;
+    case when ${claim} then ${startedAt} + ${msInterval(heartbeatMs)} * 3 end,
+    case when ${claim} then ${startedAt} end, case when ${claim} then ${startedAt} end`;
 }
 
 /**
