@@ -428,6 +428,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async taskList({ queueName, correlationId, limit }: TaskListParams): Promise<TaskRecord[]> {
+    if (!isStorableText(queueName) || (typeof correlationId === "string" && !isStorableText(correlationId))) return [];
     const rows =
       correlationId === undefined || correlationId === null
         ? await this.#run("taskList", this.#statements.read.taskList, [queueName, limit ?? 1_000])
@@ -442,6 +443,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async taskNextRunAt({ queueName }: { queueName: string }): Promise<Date | null> {
+    if (!isStorableText(queueName)) return null;
     const rows = await this.#run("taskNextRunAt", this.#statements.read.taskNextRunAt, [this.#now(), queueName]);
     return toDateOrNull(rows[0]?.next_run_at);
   }
@@ -564,6 +566,14 @@ function claimedFollowUpsOf(rows: ReadonlyArray<any>, attempts: ReadonlyArray<{ 
       correlationId: task.correlationId,
     };
   });
+}
+
+/**
+ * Whether Postgres can hold `value` as text: a NUL character it cannot, so no stored name or id
+ * contains one, and a read given one finds nothing rather than failing on the parameter.
+ */
+function isStorableText(value: unknown): boolean {
+  return typeof value !== "string" || !value.includes("\u0000");
 }
 
 function isUniform(tasks: ReadonlyArray<NewTask>, { correlationIdsMayDiffer = false } = {}): boolean {

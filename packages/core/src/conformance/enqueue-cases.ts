@@ -102,6 +102,13 @@ export function enqueueCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(limited.map((task) => task.id)).toEqual([first.id, second.id]);
     });
 
+    it("lists nothing, without an error, for a queue name or correlation id no task can have", async () => {
+      await f.enqueueOne({ correlationId: "run-a" });
+      expect(await f.storage.taskList({ queueName: `${f.queueName}\u0000` })).toEqual([]);
+      expect(await f.storage.taskList({ queueName: f.queueName, correlationId: "run-a\u0000" })).toEqual([]);
+      expect(await f.storage.taskNextRunAt({ queueName: `${f.queueName}\u0000` })).toBeNull();
+    });
+
     describe("dedupe key", () => {
       it("returns the id of the pending task with the same key instead of writing another", async () => {
         const original = await f.enqueueOne({ dedupeKey: "report-7" });
