@@ -27,6 +27,16 @@ const storages: Array<[string, () => Promise<StorageUnderTest>]> = [
   ],
 ];
 
+/** Runs `worker` until `steps` tasks have succeeded, then shuts it down; returns its events. */
+async function drainSteps(worker: Worker<Link, unknown>, steps: number) {
+  const events = recordEvents(worker);
+  const running = worker.run();
+  await waitFor(() => events.of("task:succeeded").length === steps, { message: `${steps} steps` });
+  await worker.shutdown();
+  await running;
+  return events;
+}
+
 /** Counts the tasks that claims handed out. */
 function countClaimed(storage: StorageAdapter<unknown>): { readonly rows: number } {
   const counter = { rows: 0 };
@@ -81,12 +91,7 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
     const claimed = countClaimed(storage);
     const task = chainTask(queue, 3);
     await queue.enqueueMany(task, Array.from({ length: 20 }, (_, chain) => ({ chain, step: 0 })));
-    const worker = new Worker(queue, task, { concurrency: 4, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await waitFor(() => events.of("task:succeeded").length === 80, { message: "80 steps" });
-    await worker.shutdown();
-    await running;
+    const events = await drainSteps(new Worker(queue, task, { concurrency: 4, logger: quiet }), 80);
 
     expect(claimed.rows).toBe(20);
     expect(events.of("task:claimed")).toHaveLength(80);
@@ -105,12 +110,7 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
       await audit.enqueue(auditTask, link, { tx: cx.tx });
     });
     await queue.enqueueMany(task, Array.from({ length: 5 }, (_, chain) => ({ chain, step: 0 })));
-    const worker = new Worker(queue, task, { concurrency: 2, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await waitFor(() => events.of("task:succeeded").length === 15, { message: "15 steps" });
-    await worker.shutdown();
-    await running;
+    await drainSteps(new Worker(queue, task, { concurrency: 2, logger: quiet }), 15);
 
     expect(claimed.rows).toBe(5);
     const tasks = await storage.taskList({ queueName: "continued-after-tx", limit: 100 });
@@ -129,12 +129,7 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
       runningNow -= 1;
     });
     await queue.enqueueMany(task, Array.from({ length: 8 }, (_, chain) => ({ chain, step: 0 })));
-    const worker = new Worker(queue, task, { concurrency: 2, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await waitFor(() => events.of("task:succeeded").length === 24, { message: "24 steps" });
-    await worker.shutdown();
-    await running;
+    await drainSteps(new Worker(queue, task, { concurrency: 2, logger: quiet }), 24);
     expect(mostAtOnce).toBe(2);
   });
 
@@ -153,12 +148,7 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
     await queue.enqueue(task, { chain: 0, step: 0 });
     await queue.enqueue(keyed, { chain: 1, step: 5 });
     // `other`'s follow-up lands on this queue, whose worker runs `task`: a claim hands it out.
-    const worker = new Worker(queue, task, { concurrency: 2, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await waitFor(() => events.of("task:succeeded").length === 4, { message: "4 tasks" });
-    await worker.shutdown();
-    await running;
+    await drainSteps(new Worker(queue, task, { concurrency: 2, logger: quiet }), 4);
     expect(claimed.rows).toBe(4);
   });
 
