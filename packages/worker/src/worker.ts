@@ -12,6 +12,7 @@ import {
 } from "@underway/core";
 import { AckBatcher } from "./ack-batcher.js";
 import { CommitGroupRunner } from "./commit-group.js";
+import { ContinuationQueue } from "./continuation-queue.js";
 import { TaskExecutor, type GroupMembership } from "./task-executor.js";
 import type { WorkerEvents } from "./worker-events.js";
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./worker-options.js";
@@ -80,10 +81,10 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   #slotsInUse = 0;
   readonly #loopAttempts = new Set<Promise<void>>();
   /**
-   * Follow-ups written claimed for this worker (a job's next steps), waiting for a free slot;
-   * they take slots before any new claim.
+   * Follow-ups written claimed for this worker (a job's next steps), waiting for a free slot,
+   * their leases kept; they take slots before any new claim.
    */
-  readonly #continuations: ClaimedTask[] = [];
+  readonly #continuations: ContinuationQueue;
   /** Set by every reason to claim; cleared when a claim starts. */
   #claimWanted = true;
   /**
@@ -128,6 +129,9 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       retryScheduled: () => this.#requestClaim(),
       isRunning: () => this.#state === "running",
       continueWith: (claimed) => this.#continueWith(claimed),
+    });
+    this.#continuations = new ContinuationQueue(queue.storage as StorageAdapter<unknown>, {
+      reportError: (error, message, fields) => this.#reportError(error, message, fields),
     });
     this.#groups = this.#options.groupCommit > 1 ? new CommitGroupRunner(queue.storage, this.#options.logger) : null;
     this.#stopped = new Promise<void>((resolve) => {
@@ -202,7 +206,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     const { concurrency, claimBatchSize } = this.#options;
     let claimFailures = 0;
     while (this.#state === "running") {
-      while (this.#continuations.length > 0 && this.#slotsInUse < concurrency) this.#startAttempt(this.#continuations.shift()!);
+      this.#startContinuations();
       const freeSlots = concurrency - this.#slotsInUse;
       if (!this.#claimWanted || freeSlots <= 0 || this.#acks.size >= this.#ackBacklogLimit) {
         await new Promise<void>((resolve) => {
@@ -241,6 +245,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       if (released) return;
       released = true;
       this.#slotsInUse -= 1;
+      // While stopping there is no claim loop: the slot goes to a waiting follow-up, if any.
+      if (this.#state === "stopping") this.#startContinuations();
       this.#nudge();
     };
     // Outside commit groups, a job's next step may come back claimed and continue here.
@@ -280,21 +286,24 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   }
 
   /**
-   * A follow-up written claimed for this worker. While running, it waits for a slot (ahead of new
-   * claims); once stopping, it is in-flight work like the attempt it follows, and starts at once.
+   * A follow-up written claimed for this worker: it waits for a slot, ahead of new claims, its
+   * lease kept meanwhile. Once stopping it is in-flight work like the attempt it follows: it
+   * still gets the next free slot within the shutdown grace.
    */
   #continueWith(claimed: ClaimedTask): void {
-    if (this.#state === "running") {
-      this.#continuations.push(claimed);
-      this.#nudge();
-    } else {
-      this.#startAttempt(claimed);
-    }
+    this.#continuations.add(claimed);
+    if (this.#state === "running") this.#nudge();
+    else this.#startContinuations();
+  }
+
+  /** Starts waiting follow-ups in the free slots. */
+  #startContinuations(): void {
+    while (this.#continuations.size > 0 && this.#slotsInUse < this.#options.concurrency) this.#startAttempt(this.#continuations.take()!);
   }
 
   async #finishInFlight(): Promise<void> {
     this.#clearTimers();
-    for (const claimed of this.#continuations.splice(0)) this.#startAttempt(claimed);
+    this.#startContinuations();
     if (this.#loopAttempts.size > 0) {
       let graceTimer: ReturnType<typeof setTimeout> | undefined;
       const graceOver = new Promise<"grace over">((resolve) => {
@@ -309,6 +318,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
         );
         this.#groups?.stopStarting();
         this.#executor.abortAll(new ShutdownError());
+        // The executor now gives back, without running them, follow-ups still waiting for a slot.
+        for (let claimed = this.#continuations.take(); claimed !== undefined; claimed = this.#continuations.take()) this.#startAttempt(claimed);
         await this.#attemptsSettled();
       }
     }
