@@ -103,15 +103,12 @@ export class AckBatcher {
         const cancelled = new Set(outcome.cancelled);
         // After a failed try, "rejected" may mean that the failed try did commit.
         const landedEarlier = tryNumber > 1 && rejected.size > 0 ? await this.#landedEarlier(batch, rejected) : null;
-        const claimedById = new Map((outcome.claimedFollowUps ?? []).map((task) => [task.id, task]));
+        const claimedById = new Map(outcome.claimedFollowUps.map((task) => [task.id, task]));
         for (const entry of batch) {
           const { taskId, followUps } = entry.completion;
           const result = landedEarlier?.get(taskId) ?? (rejected.has(taskId) ? "rejected" : cancelled.has(taskId) ? "cancelled" : "succeeded");
-          let claimedFollowUp: ClaimedTask | null = null;
-          if (claimedById.size > 0 && followUps !== undefined) {
-            for (const followUp of followUps) claimedFollowUp ??= claimedById.get(followUp.task.id) ?? null;
-          }
-          entry.resolve({ result, claimedFollowUp });
+          const marked = followUps?.find((followUp) => followUp.claim === true);
+          entry.resolve({ result, claimedFollowUp: marked === undefined ? null : (claimedById.get(marked.task.id) ?? null) });
         }
         return;
       } catch (error) {

@@ -40,9 +40,9 @@ const ACK_STATEMENT_LIMIT = 100;
  * It wakes when a task becomes available (storage notification), when the earliest delayed task or
  * retry is due, when a slot frees up after a full claim, and on a fallback poll. A success that
  * never opened a transaction frees its slot as soon as its acknowledgement is queued, so the next
- * claim runs while the acknowledgements of the last batch are being written; unless it enqueued
- * a follow-up of this queue and task that is due at once (a job's next step): that follow-up is
- * written already claimed with the acknowledgement and runs next in the same slot, no claim needed.
+ * claim runs while the acknowledgements of the last batch are being written. A follow-up of this
+ * queue and task that is due at once (a job's next step) is written already claimed with its
+ * parent's success and runs in the next free slot, ahead of new claims, with no claim of its own.
  *
  * @typeParam Input - the queue's task input.
  * @typeParam Tx - the storage's transaction handle (`cx.tx`).

@@ -579,12 +579,10 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     const claimedFollowUps: ClaimedTask[] = [];
     const followUpIds = (attempt.followUps ?? []).map((followUp) => {
       if (!isClaimedOnWrite(followUp)) return this.#insertTasks(state, events, followUp.queueName, [followUp.task], now, null)[0]!.id;
-      this.#assertQueueRegistered(state, followUp.queueName);
-      if (state.tasks.has(followUp.task.id)) throw new StorageError(`A task with id ${followUp.task.id} already exists`);
-      const row = newTaskRow(followUp.queueName, followUp.task, now, null);
-      state.tasks.set(row.id, row);
-      claimedFollowUps.push(this.#startAttempt(state, row, now));
-      return row.id;
+      // Claimed at once, so it is never available to others: its events are dropped.
+      const { id } = this.#insertTasks(state, [], followUp.queueName, [followUp.task], now, null)[0]!;
+      claimedFollowUps.push(this.#startAttempt(state, state.tasks.get(id)!, now));
+      return id;
     });
     this.#endAttempt(state, task.id, task.currentAttempt, "succeeded", null, now);
     this.#finishTask(state, events, task, "succeeded", now, attempt.output ?? null);

@@ -41,7 +41,7 @@ export function completeStatement(schema: string): SqlStatement {
       ${ON_DEDUPE_CONFLICT_DO_NOTHING}
       returning ${FOLLOW_UP_RETURNING}, case when state = 'pending' then pg_notify($7, task_queue_name) end
     )
-    ${FINISHED_THEN_FOLLOW_UPS}`);
+    ${finishedThenFollowUps()}`);
 }
 
 /**
@@ -80,19 +80,23 @@ export function completeWithUniformFollowUpsStatement(schema: string): SqlStatem
       returning ${FOLLOW_UP_RETURNING}
     ),
     available_notified as (select pg_notify($7, $9::text) where exists (select 1 from follow_up_inserted where pending))
-    ${FINISHED_THEN_FOLLOW_UPS} where (select count(*) from available_notified) >= 0`);
+    ${finishedThenFollowUps("(select count(*) from available_notified) >= 0")}`);
 }
 
 /**
  * The rows of a completion with follow-ups: \`{ id, state }\` per finished task, then one row per
- * follow-up written (\`follow_up_id\`, and \`lease_ms\`, \`created_ms\` and \`input\` when it was written claimed).
+ * follow-up written (\`follow_up_id\`, and \`lease_ms\`, \`created_ms\` and \`input\` when it was
+ * written claimed). \`followUpsCondition\` is a condition on the follow-up rows' part, used to make
+ * a CTE that nothing else reads run.
  */
-const FINISHED_THEN_FOLLOW_UPS = `select f.id::text as id, f.state::text as state, null::text as follow_up_id,
+function finishedThenFollowUps(followUpsCondition = "true"): string {
+  return `select f.id::text as id, f.state::text as state, null::text as follow_up_id,
       null::float8 as lease_ms, null::float8 as created_ms, null::jsonb as input
     from finished f
     where (select count(*) from finished_notified) >= 0
     union all
-    select null, null, i.id::text, i.lease_ms, i.created_ms, i.input from follow_up_inserted i`;
+    select null, null, i.id::text, i.lease_ms, i.created_ms, i.input from follow_up_inserted i where ${followUpsCondition}`;
+}
 
 /**
  * The completion part shared by the completion statements: CTEs \`completion\`, \`finished\` (the
