@@ -1,7 +1,7 @@
 import { ConfigError, StorageError } from "@underway/core";
 import { PgStorage } from "@underway/queue-pg";
 import { createPgliteStorage, createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -88,4 +88,99 @@ it("is a pg.Pool feature: PGlite says so with a ConfigError", async () => {
     await embedded.close();
   }
   expect(new PgStorage(database.pool).capabilities.groupCommit).toBe(true);
+});
+
+describe("a member's savepoint travels with its first parameterised statement", () => {
+  /** Counts the queries submitted on every client the pool hands out while `work` runs. */
+  async function countingQueries<T>(work: () => Promise<T>): Promise<{ result: T; queries: number }> {
+    let queries = 0;
+    const wrapped = new Map<object, unknown>();
+    const onAcquire = (client: { query: (...args: unknown[]) => unknown }) => {
+      if (wrapped.has(client)) return;
+      const original = client.query;
+      wrapped.set(client, original);
+      client.query = (...args: unknown[]) => {
+        queries += 1;
+        return original.apply(client, args);
+      };
+    };
+    database.pool.on("acquire", onAcquire);
+    try {
+      return { result: await work(), queries };
+    } finally {
+      database.pool.off("acquire", onAcquire);
+      for (const [client, original] of wrapped) (client as { query: unknown }).query = original;
+    }
+  }
+
+  it("in one query on the connection: BEGIN, then one per member, then COMMIT", async () => {
+    const { queries } = await countingQueries(async () => {
+      const group = database.storage.transactionOpenGroup();
+      for (const body of ["a", "b", "c"]) {
+        const member = group.member();
+        await member.tx.query("insert into note (body) values ($1)", [body]);
+        await member.commit();
+      }
+      await group.commit();
+    });
+    expect(queries).toBe(1 + 3 + 1);
+    expect(await notes()).toEqual(["a", "b", "c"]);
+  });
+
+  it("a first statement that fails leaves the savepoint made: rolling back undoes only that member", async () => {
+    const group = database.storage.transactionOpenGroup();
+    const first = group.member();
+    await first.tx.query("insert into note (body) values ($1)", ["kept"]);
+    await first.commit();
+    const failing = group.member();
+    await expect(failing.tx.query("insert into note (body) values ($1)", ["kept"])).rejects.toMatchObject({ code: "23505" });
+    await failing.rollback();
+    const last = group.member();
+    await last.tx.query("insert into note (body) values ($1)", ["last"]);
+    await last.commit();
+    await group.commit();
+    expect(await notes()).toEqual(["kept", "last"]);
+  });
+
+  it("a first statement whose value cannot be sent fails alone, and the group goes on", async () => {
+    const group = database.storage.transactionOpenGroup();
+    const unsendable = { toPostgres: () => { throw new Error("cannot serialise"); } };
+    const failing = group.member();
+    await expect(failing.tx.query("insert into note (body) values ($1)", [unsendable])).rejects.toThrow("cannot serialise");
+    await failing.rollback();
+    const next = group.member();
+    await next.tx.query("insert into note (body) values ($1)", ["after"]);
+    await next.commit();
+    await group.commit();
+    expect(await notes()).toEqual(["after"]);
+  });
+
+  it("a savepoint that cannot be made fails the member's statement, and the group cannot commit", async () => {
+    const group = database.storage.transactionOpenGroup();
+    const careless = group.member();
+    await careless.tx.query("insert into note (body) values ($1)", ["x"]);
+    await expect(careless.tx.query("insert into note (body) values ($1)", ["x"])).rejects.toMatchObject({ code: "23505" });
+    // Keeping work after a failed statement leaves the shared transaction aborted.
+    await careless.commit();
+    const next = group.member();
+    await expect(next.tx.query("insert into note (body) values ($1)", ["y"])).rejects.toMatchObject({ code: "25P02" });
+    await expect(next.tx.query("select 1")).rejects.toBeInstanceOf(StorageError);
+    await next.rollback();
+    await expect(group.commit()).rejects.toBeInstanceOf(StorageError);
+    expect(await notes()).toEqual([]);
+  });
+
+  it("query configs (rowMode, types) and statements without values answer as on a plain client", async () => {
+    const group = database.storage.transactionOpenGroup();
+    const configured = group.member();
+    const arrays = await configured.tx.query({ text: "select $1::int + 1 as n", values: [41], rowMode: "array" } as never);
+    expect(arrays.rows).toEqual([[42]]);
+    await configured.commit();
+    const plain = group.member();
+    const multi = await plain.tx.query("insert into note (body) values ('p'); select count(*)::int as n from note");
+    expect((multi as unknown as Array<{ rows: unknown[] }>)[1]!.rows).toEqual([{ n: 1 }]);
+    await plain.commit();
+    await group.commit();
+    expect(await notes()).toEqual(["p"]);
+  });
 });

@@ -2,6 +2,7 @@ import { StorageError, type StorageTransaction } from "@underway/core";
 import type { Pool, PoolClient } from "pg";
 import { isConnectionError, mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
+import { PrefixedQuery, type PrefixedQueryOutcome } from "./prefixed-query.js";
 
 type Phase = "idle" | "opening" | "open" | "ended";
 
@@ -78,6 +79,19 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     // still running on it can never reach COMMIT.
     if (client) client.release(reason instanceof Error ? reason : new Error("transaction discarded"));
     if (wasPhase === "opening") await this.#opening?.catch(() => undefined);
+  }
+
+  /**
+   * Runs `query(...args)` with `commands` sent ahead of it in the same round trip (see
+   * {@link PrefixedQuery}); null, sending nothing, when the arguments do not qualify.
+   */
+  queryAfter(commands: ReadonlyArray<string>, args: ReadonlyArray<unknown>): PrefixedQueryOutcome | null {
+    const query = PrefixedQuery.of(commands, args);
+    if (query === null) return null;
+    const outcome = query.outcome();
+    // The client answers a submittable with the submittable itself; its outcome is the answer.
+    const done = this.#query([query]).then(() => outcome.done);
+    return { done, prefixRan: outcome.prefixRan };
   }
 
   async #settleOpening(): Promise<PoolClient | undefined> {

@@ -1,9 +1,12 @@
 import { StorageError, type StorageTransaction, type StorageTransactionGroup } from "@underway/core";
 import type { PgQueryable } from "../pg-queryable.js";
-import { PooledTransactionClient } from "./pool-transaction.js";
+import { PooledTransactionClient, PoolTransaction } from "./pool-transaction.js";
+import type { PrefixedQueryOutcome } from "./prefixed-query.js";
 
 /** The one savepoint name members use: members run one after another, never nested. */
 const MEMBER_SAVEPOINT = "underway_member";
+const SAVEPOINT = `savepoint ${MEMBER_SAVEPOINT}`;
+const RELEASE_SAVEPOINT = `release savepoint ${MEMBER_SAVEPOINT}`;
 
 type MemberPhase = "idle" | "opening" | "open" | "ended";
 
@@ -12,7 +15,8 @@ type MemberPhase = "idle" | "opening" | "open" | "ended";
  * transaction of this package. Each member works inside the savepoint `underway_member`: a member
  * that succeeds leaves its savepoint to be released by the next member's first statement (one
  * round trip for both) or by the group's commit; one that fails rolls back to it, undoing its own
- * work only.
+ * work only. On node-postgres a member's savepoint travels with its first parameterised
+ * statement, in the same round trip.
  */
 export class PgTransactionGroup implements StorageTransactionGroup<PgQueryable> {
   readonly #shared: StorageTransaction<PgQueryable>;
@@ -67,9 +71,27 @@ export class PgTransactionGroup implements StorageTransactionGroup<PgQueryable> 
   /** Marks the savepoint of a member about to run its first statement. */
   async beginMember(): Promise<void> {
     if (this.#ended) throw this.#endedError();
-    const text = this.#releasePending ? `release savepoint ${MEMBER_SAVEPOINT}; savepoint ${MEMBER_SAVEPOINT}` : `savepoint ${MEMBER_SAVEPOINT}`;
+    const text = this.#memberOpeningCommands().join("; ");
     this.#releasePending = false;
     await this.#shared.tx.query(text);
+  }
+
+  /**
+   * Marks a member's savepoint and runs its first statement, `query(...args)`, in one round trip,
+   * where the shared transaction can send them together; null, sending nothing, where it cannot
+   * (then {@link beginMember} goes first).
+   */
+  beginMemberWith(args: ReadonlyArray<unknown>): PrefixedQueryOutcome | null {
+    if (this.#ended) throw this.#endedError();
+    if (!(this.#shared instanceof PoolTransaction)) return null;
+    const outcome = this.#shared.queryAfter(this.#memberOpeningCommands(), args);
+    if (outcome !== null) this.#releasePending = false;
+    return outcome;
+  }
+
+  /** What opens the next member's savepoint: releasing the kept one first, if any. */
+  #memberOpeningCommands(): string[] {
+    return this.#releasePending ? [RELEASE_SAVEPOINT, SAVEPOINT] : [SAVEPOINT];
   }
 
   /** Keeps a member's work: its savepoint is released later, together with the next statement. */
@@ -153,6 +175,8 @@ class PgTransactionMember implements StorageTransaction<PgQueryable> {
       throw new StorageError("This attempt's transaction has ended; it takes no more queries", { cause: this.#endReason });
     }
     if (this.#phase === "idle") {
+      const together = this.#group.beginMemberWith(args);
+      if (together !== null) return this.#openWith(together);
       this.#phase = "opening";
       this.#opening = this.#group.beginMember().then(
         () => {
@@ -167,5 +191,18 @@ class PgTransactionMember implements StorageTransaction<PgQueryable> {
     if (this.#phase === "opening") await this.#opening;
     if (this.#phase !== "open") throw new StorageError("This attempt's transaction has ended; it takes no more queries", { cause: this.#endReason });
     return (this.#group.tx.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
+  }
+
+  /** The first statement, sent with the savepoint: the member is open once the savepoint is made. */
+  #openWith(together: PrefixedQueryOutcome): Promise<unknown> {
+    this.#phase = "opening";
+    const settled = together.done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#opening = settled.then(() => {
+      if (this.#phase === "opening") this.#phase = together.prefixRan() ? "open" : "ended";
+    });
+    return this.#opening.then(() => together.done);
   }
 }

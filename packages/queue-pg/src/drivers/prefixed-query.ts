@@ -1,0 +1,102 @@
+import pg from "pg";
+
+/** What a {@link PrefixedQuery} reports once Postgres answered it. */
+export interface PrefixedQueryOutcome {
+  /** The statement's result, or its error (the prefix's error when a prefix command failed). */
+  readonly done: Promise<unknown>;
+  /** Whether every prefix command completed (known once `done` settled). */
+  prefixRan(): boolean;
+}
+
+/** The parts of node-postgres' connection a query writes its messages with. */
+interface ProtocolConnection {
+  stream: { cork?: () => void; uncork?: () => void };
+  parse(message: { text: string }): void;
+  bind(message: Record<string, never>): void;
+  execute(message: Record<string, never>): void;
+}
+
+/** node-postgres' Query as seen from here: the protocol hooks it has besides its public type. */
+interface QueryProtocol {
+  name?: string;
+  rows?: number;
+  values?: unknown;
+  submit(connection: ProtocolConnection): Error | null | void;
+  handleCommandComplete(message: unknown, connection: ProtocolConnection): void;
+  requiresPreparation(): boolean;
+}
+
+/** A query config object of the caller's own (not a submittable, no callback of its own). */
+function isPlainQueryConfig(config: unknown): boolean {
+  if (typeof config !== "object" || config === null) return false;
+  const fields = config as { submit?: unknown; callback?: unknown };
+  return typeof fields.submit !== "function" && fields.callback === undefined;
+}
+
+const QueryBase = pg.Query as unknown as new (config: unknown, values: unknown, callback: (error: Error | undefined, result: unknown) => void) => QueryProtocol;
+
+/**
+ * A parameterised statement sent together with a few commands that go before it (a savepoint), in
+ * one write and one round trip: each command as Parse/Bind/Execute of the unnamed statement, then
+ * the statement's own messages and a single Sync. If a command fails, Postgres skips everything up
+ * to that Sync, so the statement never runs without its prefix; its error is the query's error.
+ *
+ * Only unnamed statements with values qualify ({@link PrefixedQuery.of}): they are the ones
+ * node-postgres sends with the extended protocol and whose preparation leaves no state on the
+ * client, so a failure anywhere leaves the connection as a plain query would.
+ */
+export class PrefixedQuery extends QueryBase {
+  readonly #commands: ReadonlyArray<string>;
+  #pendingCommands: number;
+  readonly #done: Promise<unknown>;
+
+  private constructor(commands: ReadonlyArray<string>, config: unknown, values: unknown) {
+    let settle!: (error: Error | undefined, result: unknown) => void;
+    super(config, values, (error, result) => settle(error, result));
+    this.#commands = commands;
+    this.#pendingCommands = commands.length;
+    this.#done = new Promise((resolve, reject) => {
+      settle = (error, result) => (error ? reject(error) : resolve(result));
+    });
+  }
+
+  /**
+   * The prefixed query for `query(...args)`, or null when the arguments are not a parameterised,
+   * unnamed statement without a callback (those are sent on their own, after the prefix).
+   */
+  static of(commands: ReadonlyArray<string>, args: ReadonlyArray<unknown>): PrefixedQuery | null {
+    const [config, values, ...rest] = args;
+    if (rest.length > 0 || (values !== undefined && !Array.isArray(values))) return null;
+    if (typeof config !== "string" && !isPlainQueryConfig(config)) return null;
+    const query = new PrefixedQuery(commands, config, values);
+    if (query.name || query.rows || !Array.isArray(query.values) || !query.requiresPreparation()) return null;
+    return query;
+  }
+
+  /** Its outcome: resolves with the statement's result once Postgres answered. */
+  outcome(): PrefixedQueryOutcome {
+    return { done: this.#done, prefixRan: () => this.#pendingCommands === 0 };
+  }
+
+  override submit(connection: ProtocolConnection): Error | null | void {
+    connection.stream.cork?.();
+    try {
+      for (const text of this.#commands) {
+        connection.parse({ text });
+        connection.bind({});
+        connection.execute({});
+      }
+      return super.submit(connection);
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  override handleCommandComplete(message: unknown, connection: ProtocolConnection): void {
+    if (this.#pendingCommands > 0) {
+      this.#pendingCommands -= 1;
+      return;
+    }
+    super.handleCommandComplete(message, connection);
+  }
+}
