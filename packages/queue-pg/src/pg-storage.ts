@@ -3,6 +3,8 @@ import {
   defaultLogger,
   isClaimedOnWrite,
   isTaskId,
+  RetryPolicy,
+  TASK_DEFAULTS,
   TaskNotFoundError,
   type AttemptRecord,
   type AttemptRef,
@@ -148,7 +150,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const pg = this.#driver.kind === "pg";
     this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true, concurrentTransactions: pg, groupCommit: pg };
     this.#statements = {
-      enqueue: enqueueStatements(quoted),
+      enqueue: enqueueStatements(quoted, DEFAULT_SETTINGS_VALUES),
       complete: completeStatement(quoted),
       completeWithoutFollowUps: completeWithoutFollowUpsStatement(quoted),
       completeWithUniformFollowUps: completeWithUniformFollowUpsStatement(quoted),
@@ -204,15 +206,21 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       if (isUniform(chunk)) {
         const first = chunk[0]!;
         const one = chunk.length === 1;
-        await this.#run("taskEnqueue", one ? this.#statements.enqueue.appendOne : this.#statements.enqueue.appendUniform, [
-          now,
-          queueName,
-          this.#channels.taskAvailable,
-          one ? first.id : chunk.map((task) => task.id).join(","),
-          JSON.stringify(one ? first.input : chunk.map((task) => task.input)),
-          ...sharedSettingsValues(first),
-          first.correlationId,
-        ], tx);
+        const settings = sharedSettingsValues(first);
+        if (one && isDefaultSettings(settings)) {
+          const values = [now, queueName, this.#channels.taskAvailable, first.id, JSON.stringify(first.input), first.correlationId];
+          await this.#run("taskEnqueue", this.#statements.enqueue.appendOneWithDefaultSettings, values, tx);
+        } else {
+          await this.#run("taskEnqueue", one ? this.#statements.enqueue.appendOne : this.#statements.enqueue.appendUniform, [
+            now,
+            queueName,
+            this.#channels.taskAvailable,
+            one ? first.id : chunk.map((task) => task.id).join(","),
+            JSON.stringify(one ? first.input : chunk.map((task) => task.input)),
+            ...settings,
+            first.correlationId,
+          ], tx);
+        }
         chunk.forEach((task, offset) => {
           outcomes[start + offset] = { id: task.id, deduplicated: false };
         });
@@ -608,7 +616,18 @@ function isUniform(tasks: ReadonlyArray<NewTask>, { correlationIdsMayDiffer = fa
 }
 
 /** The values of `sharedSettingsSelectList`: the settings that `isUniform` tasks share. */
-function sharedSettingsValues(task: NewTask): unknown[] {
+/** The settings a new task shares with others of its statement (see `sharedSettingsValues`). */
+type SharedSettings = Pick<NewTask, "priority" | "delayMs" | "timeoutMs" | "ttlMs" | "heartbeatMs" | "retryPolicy">;
+
+/** The default settings of a task, as {@link sharedSettingsValues} lists them. */
+const DEFAULT_SETTINGS_VALUES: ReadonlyArray<number> = sharedSettingsValues({ ...TASK_DEFAULTS, retryPolicy: RetryPolicy.defaults });
+
+/** Whether listed settings are the defaults, which `appendOneWithDefaultSettings` has written in. */
+function isDefaultSettings(settings: ReadonlyArray<number>): boolean {
+  return settings.every((value, index) => value === DEFAULT_SETTINGS_VALUES[index]);
+}
+
+function sharedSettingsValues(task: SharedSettings): number[] {
   const policy = task.retryPolicy;
   return [
     task.priority,

@@ -87,3 +87,28 @@ it("stores the same records whether a batch shares its settings or each task has
   expect(fromUniform[0]).toMatchObject({ timeoutMs: 5_000, ttlMs: 60_000, heartbeatMs: 2_000, correlationId: "batch-7", retryPolicy: policy });
   expect(fromUniform).toEqual(await comparable(mixed));
 });
+
+it("stores the same record for one task, with the default settings or others, as for a batch", async () => {
+  const storage = database.storage;
+  const defaults = { priority: 0, delayMs: 0, timeoutMs: 15 * 60_000, ttlMs: 14 * 24 * 3_600_000, heartbeatMs: 30_000 };
+  const defaultPolicy = { maxAttempts: 5, initialIntervalMs: 1_000, maxIntervalMs: 60_000, backoffCoefficient: 2, jitterFactor: 0.5 };
+  const variants: Array<Omit<NewTask, "id" | "input">> = [
+    { ...defaults, retryPolicy: defaultPolicy, concurrencyKey: null, dedupeKey: null, correlationId: null },
+    { ...defaults, retryPolicy: defaultPolicy, concurrencyKey: null, dedupeKey: null, correlationId: "order-9" },
+    { ...defaults, timeoutMs: 1_000, retryPolicy: defaultPolicy, concurrencyKey: null, dedupeKey: null, correlationId: null },
+    { ...defaults, retryPolicy: { ...defaultPolicy, jitterFactor: 0 }, concurrencyKey: null, dedupeKey: null, correlationId: null },
+  ];
+  for (const [index, settings] of variants.entries()) {
+    const alone: NewTask = { ...settings, id: newTaskId(), input: { index } };
+    const inBatch: NewTask[] = [alone, alone].map((task) => ({ ...task, id: newTaskId() }));
+    await storage.taskEnqueue({ queueName: "shape-one", tasks: [alone] });
+    await storage.taskEnqueue({ queueName: "shape-one", tasks: inBatch });
+    const comparable = async (id: string) => {
+      const { id: _id, createdAt: _c, updatedAt: _u, runAt: _r, ...rest } = (await storage.taskGet({ taskId: id }))!;
+      return rest;
+    };
+    const stored = await comparable(alone.id);
+    expect(stored).toMatchObject({ ...settings, input: { index }, state: "pending" });
+    expect(stored).toEqual(await comparable(inBatch[0]!.id));
+  }
+});

@@ -1,5 +1,13 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { NOW, NEW_TASK_INSERT_COLUMNS, newTaskSelectList, ON_DEDUPE_CONFLICT_DO_NOTHING, sharedSettingsSelectList, unnestNewTasks } from "./sql-fragments.js";
+import {
+  literalSettingsSelectList,
+  NOW,
+  NEW_TASK_INSERT_COLUMNS,
+  newTaskSelectList,
+  ON_DEDUPE_CONFLICT_DO_NOTHING,
+  sharedSettingsSelectList,
+  unnestNewTasks,
+} from "./sql-fragments.js";
 
 /** The enqueue statements of one schema. */
 export interface EnqueueStatements {
@@ -15,8 +23,16 @@ export interface EnqueueStatements {
    * the batch size, so the statement's cached plan is kept. Returns `{ inserted }`.
    */
   appendUniform: SqlStatement;
-  /** `appendUniform` for one task: `$4` its id, `$5` its input as JSON. Returns `{ notified }`. */
+  /**
+   * `appendUniform` for one task: `$4` its id, `$5` its input as JSON. Returns no rows: the
+   * notification is the row source of the insert, so the answer is only the command tag.
+   */
   appendOne: SqlStatement;
+  /**
+   * `appendOne` for a task whose settings are the defaults the statement was made with (written
+   * into it): `$1`–`$5` as in `appendOne`, `$6` the correlation id. Returns no rows.
+   */
+  appendOneWithDefaultSettings: SqlStatement;
   /** Append that skips dedupe-key conflicts: returns the ids written (`{ id }` rows). */
   appendDeduplicated: SqlStatement;
   /** The live task holding each dedupe key, read off its unique index: `$1` queue, `$2` keys. */
@@ -38,7 +54,7 @@ export interface EnqueueStatements {
  * Postgres delivers it at commit, folding duplicates, so listeners hear once per transaction and
  * never about a rolled-back write.
  */
-export function enqueueStatements(schema: string): EnqueueStatements {
+export function enqueueStatements(schema: string, defaultSettings: ReadonlyArray<number>): EnqueueStatements {
   const insert = (onConflict: string) => `
     insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
     select ${newTaskSelectList(schema, "$2")}
@@ -58,11 +74,13 @@ export function enqueueStatements(schema: string): EnqueueStatements {
       notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
       select (select count(*) from inserted)::int as inserted, (select count(*) from notified)::int as notified`),
     appendOne: sqlStatement(`
-      with inserted as (
-        insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
-        values ($4::uuid, $2, $5::jsonb, ${sharedSettingsSelectList(schema, 6)}, null, null, $16::text, ${NOW}, ${NOW})
-        returning 1)
-      select pg_notify($3, $2) as notified from inserted`),
+      insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
+      select $4::uuid, $2, $5::jsonb, ${sharedSettingsSelectList(schema, 6)}, null, null, $16::text, ${NOW}, ${NOW}
+      from pg_notify($3, $2)`),
+    appendOneWithDefaultSettings: sqlStatement(`
+      insert into ${schema}.task (${NEW_TASK_INSERT_COLUMNS})
+      select $4::uuid, $2, $5::jsonb, ${literalSettingsSelectList(schema, defaultSettings)}, null, null, $6::text, ${NOW}, ${NOW}
+      from pg_notify($3, $2)`),
     appendDeduplicated: sqlStatement(`
       with inserted as (${insert(ON_DEDUPE_CONFLICT_DO_NOTHING)} returning id),
       notified as (select pg_notify($3, $2) where exists (select 1 from inserted))

@@ -133,7 +133,19 @@ export const FOLLOW_UP_RETURNING = `id, case when state = 'in_progress' then ${e
  * delay, timeout, ttl and heartbeat (ms), then the retry policy's five fields.
  */
 export function sharedSettingsSelectList(schema: string, first: number): string {
-  const p = (offset: number) => `$${first + offset}`;
+  return settingsSelectList(schema, (offset) => `$${first + offset}`);
+}
+
+/**
+ * {@link sharedSettingsSelectList} with the ten settings written into the statement as numbers
+ * (same order), for the settings nearly every task has: a statement with ten parameters fewer.
+ */
+export function literalSettingsSelectList(schema: string, values: ReadonlyArray<number>): string {
+  if (values.length !== 10 || !values.every(Number.isFinite)) throw new TypeError("ten finite settings expected");
+  return settingsSelectList(schema, (offset) => String(values[offset]));
+}
+
+function settingsSelectList(schema: string, p: (offset: number) => string): string {
   return `${p(0)}::int4, ${msInterval(`${p(1)}::float8`)}, ${NOW} + ${msInterval(`${p(1)}::float8`)},
     ${msInterval(`${p(2)}::float8`)}, ${msInterval(`${p(3)}::float8`)}, ${msInterval(`${p(4)}::float8`)},
     row(${p(5)}::int4, ${p(6)}::int4, ${p(7)}::int4, ${p(8)}::float8, ${p(9)}::float8)::${schema}.task_retry_policy`;
