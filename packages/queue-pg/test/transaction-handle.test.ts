@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testin
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { countingQueries } from "./support/counting-queries.js";
 import { newTask, waitFor } from "./support/new-task.js";
 
 let database: TestDatabase;
@@ -70,4 +71,31 @@ it("reports a commit of a transaction aborted by a failed statement as an error,
   await expect(transaction.tx.query("select * from no_such_table")).rejects.toThrow();
   await expect(transaction.commit()).rejects.toBeInstanceOf(StorageError);
   expect((await database.pool.query("select count(*)::int as count from note where body = 'aborted'")).rows[0].count).toBe(0);
+});
+
+it("sends BEGIN with a first parameterised statement, in one query on the connection", async () => {
+  const { queries } = await countingQueries(database.pool, async () => {
+    const transaction = database.storage.transactionOpen();
+    await transaction.tx.query("insert into note (body) values ($1)", ["together"]);
+    await transaction.commit();
+  });
+  expect(queries).toBe(2);
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'together'")).rows[0].count).toBe(1);
+});
+
+it("a first statement that fails has opened the transaction all the same: commit keeps nothing", async () => {
+  const transaction = database.storage.transactionOpen();
+  await expect(transaction.tx.query("insert into no_such_table (body) values ($1)", ["lost"])).rejects.toMatchObject({ code: "42P01" });
+  expect(transaction.isOpen).toBe(true);
+  await expect(transaction.commit()).rejects.toBeInstanceOf(StorageError);
+  expect(database.pool.totalCount - database.pool.idleCount).toBe(0);
+});
+
+it("a first statement whose value cannot be sent fails alone; the transaction goes on", async () => {
+  const transaction = database.storage.transactionOpen();
+  const unsendable = { toPostgres: () => { throw new Error("cannot serialise"); } };
+  await expect(transaction.tx.query("insert into note (body) values ($1)", [unsendable])).rejects.toThrow("cannot serialise");
+  await transaction.tx.query("insert into note (body) values ($1)", ["after unsendable"]);
+  await transaction.commit();
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'after unsendable'")).rows[0].count).toBe(1);
 });

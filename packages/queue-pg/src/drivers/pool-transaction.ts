@@ -8,7 +8,8 @@ type Phase = "idle" | "opening" | "open" | "ended";
 
 /**
  * The `cx.tx` of one attempt on a node-postgres pool. Nothing happens until the first query: then
- * it checks out a pool client and sends `BEGIN` ahead of that query. Every call shape of
+ * it checks out a pool client and sends `BEGIN` ahead of that query (in the same round trip when
+ * the query is a parameterised, unnamed statement, see {@link PrefixedQuery}). Every call shape of
  * `client.query` is forwarded as is (config objects with `rowMode`, `types`, names), so drivers
  * such as drizzle's node-postgres one work on it.
  */
@@ -86,6 +87,13 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
    * {@link PrefixedQuery}); null, sending nothing, when the arguments do not qualify.
    */
   queryAfter(commands: ReadonlyArray<string>, args: ReadonlyArray<unknown>): PrefixedQueryOutcome | null {
+    if (this.#phase === "idle") {
+      const query = PrefixedQuery.of(["BEGIN", ...commands], args);
+      if (query === null) return null;
+      const outcome = query.outcome();
+      this.#opening = this.#openWith(query);
+      return { done: this.#opening.then(() => outcome.done), prefixRan: outcome.prefixRan };
+    }
     const query = PrefixedQuery.of(commands, args);
     if (query === null) return null;
     const outcome = query.outcome();
@@ -100,6 +108,40 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   }
 
   async #open(): Promise<PoolClient> {
+    const client = await this.#checkOut();
+    try {
+      await client.query("BEGIN");
+    } catch (error) {
+      client.release(error instanceof Error ? error : true);
+      this.#phase = "ended";
+      throw mapDriverError(error, "transaction begin");
+    }
+    return this.#opened(client);
+  }
+
+  /**
+   * Opens the transaction with its first statement: `BEGIN` (and any further commands of the
+   * query's prefix) travels ahead of it, in the same round trip. Resolves with the client once
+   * `BEGIN` ran; the statement's own outcome is the query's.
+   */
+  async #openWith(query: PrefixedQuery): Promise<PoolClient> {
+    const client = await this.#checkOut();
+    const { done, prefixRan } = query.outcome();
+    (client.query as (submittable: unknown) => unknown)(query);
+    const failure = await done.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (!prefixRan()) {
+      client.release(failure instanceof Error ? failure : true);
+      this.#phase = "ended";
+      throw mapDriverError(failure, "transaction begin");
+    }
+    return this.#opened(client);
+  }
+
+  /** A client from the pool for this transaction, watched for connection errors. */
+  async #checkOut(): Promise<PoolClient> {
     this.#phase = "opening";
     let client: PoolClient;
     try {
@@ -113,14 +155,12 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
       client.release(new Error("transaction discarded while opening"));
       throw this.#endedError();
     }
-    try {
-      await client.query("BEGIN");
-    } catch (error) {
-      client.release(error instanceof Error ? error : true);
-      this.#phase = "ended";
-      throw mapDriverError(error, "transaction begin");
-    }
-    if ((this.#phase as Phase) === "ended") {
+    return client;
+  }
+
+  /** The transaction is open on `client`, unless it was discarded while opening. */
+  #opened(client: PoolClient): PoolClient {
+    if (this.#ended()) {
       client.release(new Error("transaction discarded while opening"));
       throw this.#endedError();
     }
@@ -148,7 +188,14 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
 
   async #query(args: unknown[]): Promise<any> {
     if (this.#phase === "ended") throw this.#endedError();
-    if (this.#phase === "idle") this.#opening = this.#open();
+    if (this.#phase === "idle") {
+      const withBegin = PrefixedQuery.of(["BEGIN"], args);
+      if (withBegin !== null) {
+        this.#opening = this.#openWith(withBegin);
+        return this.#opening.then(() => withBegin.outcome().done);
+      }
+      this.#opening = this.#open();
+    }
     const client = this.#phase === "open" && this.#client ? this.#client : await this.#opening!;
     if (this.#ended()) throw this.#endedError();
     return (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);

@@ -23,6 +23,8 @@ interface QueryProtocol {
   values?: unknown;
   submit(connection: ProtocolConnection): Error | null | void;
   handleCommandComplete(message: unknown, connection: ProtocolConnection): void;
+  handleError(error: unknown, connection: ProtocolConnection): void;
+  handleReadyForQuery(connection: ProtocolConnection): void;
   requiresPreparation(): boolean;
 }
 
@@ -36,7 +38,8 @@ function isPlainQueryConfig(config: unknown): boolean {
 const QueryBase = pg.Query as unknown as new (config: unknown, values: unknown, callback: (error: Error | undefined, result: unknown) => void) => QueryProtocol;
 
 /**
- * A parameterised statement sent together with a few commands that go before it (a savepoint), in
+ * A parameterised statement sent together with a few commands that go before it (`BEGIN`, a
+ * savepoint), in
  * one write and one round trip: each command as Parse/Bind/Execute of the unnamed statement, then
  * the statement's own messages and a single Sync. If a command fails, Postgres skips everything up
  * to that Sync, so the statement never runs without its prefix; its error is the query's error.
@@ -49,6 +52,9 @@ export class PrefixedQuery extends QueryBase {
   readonly #commands: ReadonlyArray<string>;
   #pendingCommands: number;
   readonly #done: Promise<unknown>;
+  #submitting = false;
+  /** An error raised while the messages were being written, reported once Postgres answered. */
+  #submitError: { error: unknown } | null = null;
 
   private constructor(commands: ReadonlyArray<string>, config: unknown, values: unknown) {
     let settle!: (error: Error | undefined, result: unknown) => void;
@@ -80,6 +86,7 @@ export class PrefixedQuery extends QueryBase {
 
   override submit(connection: ProtocolConnection): Error | null | void {
     connection.stream.cork?.();
+    this.#submitting = true;
     try {
       for (const text of this.#commands) {
         connection.parse({ text });
@@ -88,8 +95,30 @@ export class PrefixedQuery extends QueryBase {
       }
       return super.submit(connection);
     } finally {
+      this.#submitting = false;
       connection.stream.uncork?.();
     }
+  }
+
+  // A value that cannot be sent fails while the messages are written; node-postgres then closes
+  // the statement and syncs, so the prefix still runs. The error waits for that answer, so that
+  // whether the prefix ran is known when the query settles.
+  override handleError(error: unknown, connection: ProtocolConnection): void {
+    if (this.#submitting) {
+      this.#submitError = { error };
+      return;
+    }
+    super.handleError(error, connection);
+  }
+
+  override handleReadyForQuery(connection: ProtocolConnection): void {
+    const failed = this.#submitError;
+    if (failed !== null) {
+      this.#submitError = null;
+      super.handleError(failed.error, connection);
+      return;
+    }
+    super.handleReadyForQuery(connection);
   }
 
   override handleCommandComplete(message: unknown, connection: ProtocolConnection): void {
