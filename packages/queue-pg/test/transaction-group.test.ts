@@ -14,6 +14,15 @@ beforeEach(async () => {
 });
 afterAll(() => database?.drop());
 
+type Group = ReturnType<TestDatabase["storage"]["transactionOpenGroup"]>;
+
+/** A member of `group` that writes the note `body` and keeps it. */
+async function keepNote(group: Group, body: string): Promise<void> {
+  const member = group.member();
+  await member.tx.query("insert into note (body) values ($1)", [body]);
+  await member.commit();
+}
+
 async function notes(): Promise<string[]> {
   const result = await database.pool.query("select body from note order by body");
   return result.rows.map((row) => row.body as string);
@@ -21,17 +30,13 @@ async function notes(): Promise<string[]> {
 
 it("commits the members that kept their work and none of the one that rolled back", async () => {
   const group = database.storage.transactionOpenGroup();
-  const first = group.member();
-  await first.tx.query("insert into note (body) values ($1)", ["a"]);
-  await first.commit();
+  await keepNote(group, "a");
   const second = group.member();
   await second.tx.query("insert into note (body) values ($1)", ["b"]);
   await second.rollback();
   const idle = group.member();
   await idle.commit();
-  const third = group.member();
-  await third.tx.query("insert into note (body) values ($1)", ["c"]);
-  await third.commit();
+  await keepNote(group, "c");
   expect(await notes()).toEqual([]);
   await group.commit();
   expect(await notes()).toEqual(["a", "c"]);
@@ -41,16 +46,12 @@ it("commits the members that kept their work and none of the one that rolled bac
 
 it("lets a member recover from its own failed statement without touching the others", async () => {
   const group = database.storage.transactionOpenGroup();
-  const first = group.member();
-  await first.tx.query("insert into note (body) values ($1)", ["kept"]);
-  await first.commit();
+  await keepNote(group, "kept");
   const failing = group.member();
   await failing.tx.query("insert into note (body) values ($1)", ["lost"]);
   await expect(failing.tx.query("insert into note (body) values ($1)", ["kept"])).rejects.toMatchObject({ code: "23505" });
   await failing.rollback();
-  const last = group.member();
-  await last.tx.query("insert into note (body) values ($1)", ["last"]);
-  await last.commit();
+  await keepNote(group, "last");
   await group.tx.query("insert into note (body) values ($1)", ["group"]);
   await group.commit();
   expect(await notes()).toEqual(["group", "kept", "last"]);
@@ -58,9 +59,7 @@ it("lets a member recover from its own failed statement without touching the oth
 
 it("discards the whole group, earlier members included, when a member is discarded", async () => {
   const group = database.storage.transactionOpenGroup();
-  const first = group.member();
-  await first.tx.query("insert into note (body) values ($1)", ["earlier"]);
-  await first.commit();
+  await keepNote(group, "earlier");
   const stopped = group.member();
   await stopped.tx.query("insert into note (body) values ($1)", ["stopped"]);
   await stopped.discard(new Error("timed out"));
@@ -95,11 +94,7 @@ describe("a member's savepoint travels with its first parameterised statement", 
   it("in one query on the connection per member (the first one's carries BEGIN too), then COMMIT", async () => {
     const { queries } = await countingQueries(database.pool, async () => {
       const group = database.storage.transactionOpenGroup();
-      for (const body of ["a", "b", "c"]) {
-        const member = group.member();
-        await member.tx.query("insert into note (body) values ($1)", [body]);
-        await member.commit();
-      }
+      for (const body of ["a", "b", "c"]) await keepNote(group, body);
       await group.commit();
     });
     expect(queries).toBe(3 + 1);
@@ -108,15 +103,11 @@ describe("a member's savepoint travels with its first parameterised statement", 
 
   it("a first statement that fails leaves the savepoint made: rolling back undoes only that member", async () => {
     const group = database.storage.transactionOpenGroup();
-    const first = group.member();
-    await first.tx.query("insert into note (body) values ($1)", ["kept"]);
-    await first.commit();
+    await keepNote(group, "kept");
     const failing = group.member();
     await expect(failing.tx.query("insert into note (body) values ($1)", ["kept"])).rejects.toMatchObject({ code: "23505" });
     await failing.rollback();
-    const last = group.member();
-    await last.tx.query("insert into note (body) values ($1)", ["last"]);
-    await last.commit();
+    await keepNote(group, "last");
     await group.commit();
     expect(await notes()).toEqual(["kept", "last"]);
   });
@@ -127,9 +118,7 @@ describe("a member's savepoint travels with its first parameterised statement", 
     const failing = group.member();
     await expect(failing.tx.query("insert into note (body) values ($1)", [unsendable])).rejects.toThrow("cannot serialise");
     await failing.rollback();
-    const next = group.member();
-    await next.tx.query("insert into note (body) values ($1)", ["after"]);
-    await next.commit();
+    await keepNote(group, "after");
     await group.commit();
     expect(await notes()).toEqual(["after"]);
   });
