@@ -1,8 +1,9 @@
 import { StorageError } from "@underway/core";
-import { underwaySchema } from "@underway/queue-pg";
+import { PgStorage, underwaySchema } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { countingQueries } from "./support/counting-queries.js";
 import { newTask, waitFor } from "./support/new-task.js";
@@ -98,4 +99,24 @@ it("a first statement whose value cannot be sent fails alone; the transaction go
   await transaction.tx.query("insert into note (body) values ($1)", ["after unsendable"]);
   await transaction.commit();
   expect((await database.pool.query("select count(*)::int as count from note where body = 'after unsendable'")).rows[0].count).toBe(1);
+});
+
+it("sends BEGIN on its own where the pool's clients are not node-postgres' own Client", async () => {
+  // A client class of another kind (pg-native, say): here a factory that is not pg.Client.
+  function ForeignClient(options: pg.ClientConfig) {
+    return new pg.Client(options);
+  }
+  const foreignPool = new pg.Pool({ connectionString: database.url, max: 2, Client: ForeignClient as unknown as typeof pg.Client });
+  try {
+    const storage = new PgStorage(foreignPool);
+    const { queries } = await countingQueries(foreignPool, async () => {
+      const transaction = storage.transactionOpen();
+      await transaction.tx.query("insert into note (body) values ($1)", ["foreign"]);
+      await transaction.commit();
+    });
+    expect(queries).toBe(3);
+    expect((await database.pool.query("select count(*)::int as count from note where body = 'foreign'")).rows[0].count).toBe(1);
+  } finally {
+    await foreignPool.end();
+  }
 });

@@ -16,6 +16,8 @@ type Phase = "idle" | "opening" | "open" | "ended";
 export class PoolTransaction implements StorageTransaction<PgQueryable> {
   readonly tx: PgQueryable;
   #pool: Pool;
+  /** Whether commands may travel ahead of a statement in its round trip (see PrefixedQuery). */
+  #sendsPrefixed: boolean;
   #phase: Phase = "idle";
   #client: PoolClient | undefined;
   #opening: Promise<PoolClient> | undefined;
@@ -27,6 +29,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
 
   constructor(pool: Pool) {
     this.#pool = pool;
+    this.#sendsPrefixed = PrefixedQuery.supportedBy(pool);
     const query = (...args: unknown[]) => this.#query(args);
     this.tx = new PooledTransactionClient(query) as unknown as PgQueryable;
   }
@@ -87,6 +90,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
    * {@link PrefixedQuery}); null, sending nothing, when the arguments do not qualify.
    */
   queryAfter(commands: ReadonlyArray<string>, args: ReadonlyArray<unknown>): PrefixedQueryOutcome | null {
+    if (!this.#sendsPrefixed) return null;
     if (this.#phase === "idle") {
       const query = PrefixedQuery.of(["BEGIN", ...commands], args);
       if (query === null) return null;
@@ -189,7 +193,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   async #query(args: unknown[]): Promise<any> {
     if (this.#phase === "ended") throw this.#endedError();
     if (this.#phase === "idle") {
-      const withBegin = PrefixedQuery.of(["BEGIN"], args);
+      const withBegin = this.#sendsPrefixed ? PrefixedQuery.of(["BEGIN"], args) : null;
       if (withBegin !== null) {
         this.#opening = this.#openWith(withBegin);
         return this.#opening.then(() => withBegin.outcome().done);

@@ -79,6 +79,16 @@ export class PrefixedQuery extends QueryBase {
     return query;
   }
 
+  /**
+   * Whether the clients of `pool` speak the protocol through node-postgres' own connection (its
+   * `Client` or a subclass, from the same copy of `pg` as this package), which a prefixed query
+   * writes to; other clients (pg-native, say) get their commands one at a time.
+   */
+  static supportedBy(pool: unknown): boolean {
+    const Client = (pool as { Client?: unknown }).Client;
+    return typeof Client === "function" && (Client === pg.Client || Client.prototype instanceof pg.Client);
+  }
+
   /** Its outcome: resolves with the statement's result once Postgres answered. */
   outcome(): PrefixedQueryOutcome {
     return { done: this.#done, prefixRan: () => this.#pendingCommands === 0 };
