@@ -3,6 +3,7 @@ import { PgStorage } from "@underway/queue-pg";
 import { createPgliteStorage, createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { countingQueries } from "./support/counting-queries.js";
+import { waitForRunningStatement } from "./support/running-statement.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -151,4 +152,18 @@ describe("a member's savepoint travels with its first parameterised statement", 
     await group.commit();
     expect(await notes()).toEqual(["p"]);
   });
+});
+
+it("discarding a member whose first statement still runs ends it at once, with the group", async () => {
+  const group = database.storage.transactionOpenGroup();
+  await keepNote(group, "earlier");
+  const sleeper = group.member();
+  const sleeping = sleeper.tx.query("select pg_sleep($1)", [60]);
+  sleeping.catch(() => undefined);
+  await waitForRunningStatement(database, "select pg_sleep");
+  await sleeper.discard(new Error("attempt timed out"));
+  await expect(sleeping).rejects.toThrow();
+  expect(group.isEnded).toBe(true);
+  await group.commit();
+  expect(await notes()).toEqual([]);
 });

@@ -6,6 +6,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { countingQueries } from "./support/counting-queries.js";
+import { waitForRunningStatement } from "./support/running-statement.js";
 import { newTask, waitFor } from "./support/new-task.js";
 
 let database: TestDatabase;
@@ -119,4 +120,14 @@ it("sends BEGIN on its own where the pool's clients are not node-postgres' own C
   } finally {
     await foreignPool.end();
   }
+});
+
+it("discard ends a first statement that is still running, at once", async () => {
+  const transaction = database.storage.transactionOpen();
+  const sleeping = transaction.tx.query("select pg_sleep($1)", [60]);
+  sleeping.catch(() => undefined);
+  await waitForRunningStatement(database, "select pg_sleep");
+  await transaction.discard(new Error("attempt timed out"));
+  await expect(sleeping).rejects.toThrow();
+  await expect(transaction.tx.query("select 1")).rejects.toBeInstanceOf(StorageError);
 });

@@ -20,6 +20,8 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   #sendsPrefixed: boolean;
   #phase: Phase = "idle";
   #client: PoolClient | undefined;
+  /** The client whose first statement (with BEGIN ahead of it) is still running. */
+  #openingClient: PoolClient | undefined;
   #opening: Promise<PoolClient> | undefined;
   #endReason: unknown;
   // A checked-out client has no pool listener: without one, a connection cut while the task works
@@ -77,10 +79,11 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     const wasPhase = this.#phase;
     this.#phase = "ended";
     this.#endReason = reason;
-    const client = this.#client;
+    const client = this.#client ?? this.#openingClient;
     this.#client = undefined;
+    this.#openingClient = undefined;
     // Destroying the connection (instead of rolling back on it) is what guarantees that a task
-    // still running on it can never reach COMMIT.
+    // still running on it can never reach COMMIT; it also ends a first statement still running.
     if (client) client.release(reason instanceof Error ? reason : new Error("transaction discarded"));
     if (wasPhase === "opening") await this.#opening?.catch(() => undefined);
   }
@@ -131,11 +134,15 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   async #openWith(query: PrefixedQuery): Promise<PoolClient> {
     const client = await this.#checkOut();
     const { done, prefixRan } = query.outcome();
+    this.#openingClient = client;
     (client.query as (submittable: unknown) => unknown)(query);
     const failure = await done.then(
       () => undefined,
       (error: unknown) => error,
     );
+    this.#openingClient = undefined;
+    // Discarded meanwhile: the discard has released (destroyed) the client already.
+    if (this.#ended()) throw this.#endedError();
     if (!prefixRan()) {
       client.release(failure instanceof Error ? failure : true);
       this.#phase = "ended";

@@ -39,9 +39,8 @@ const QueryBase = pg.Query as unknown as new (config: unknown, values: unknown, 
 
 /**
  * A parameterised statement sent together with a few commands that go before it (`BEGIN`, a
- * savepoint), in
- * one write and one round trip: each command as Parse/Bind/Execute of the unnamed statement, then
- * the statement's own messages and a single Sync. If a command fails, Postgres skips everything up
+ * savepoint), in one write and one round trip: each command as Parse/Bind/Execute of the unnamed
+ * statement, then the statement's own messages and a single Sync. If a command fails, Postgres skips everything up
  * to that Sync, so the statement never runs without its prefix; its error is the query's error.
  *
  * Only unnamed statements with values qualify ({@link PrefixedQuery.of}): they are the ones
