@@ -541,10 +541,6 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 }
 
 /**
- * Whether the tasks differ only in id and input (and, when allowed, correlation id), with no
- * concurrency or dedupe key, so one set of settings describes them all.
- */
-/**
  * The follow-ups a completion statement wrote already claimed, as claims return them: the rows
  * give the lease, the creation time and the stored input, the follow-ups given to the call the rest.
  */
@@ -584,6 +580,10 @@ function isStorableText(value: unknown): boolean {
   return typeof value !== "string" || !value.includes("\u0000");
 }
 
+/**
+ * Whether the tasks differ only in id and input (and, when allowed, correlation id), with no
+ * concurrency or dedupe key, so one set of settings describes them all.
+ */
 function isUniform(tasks: ReadonlyArray<NewTask>, { correlationIdsMayDiffer = false } = {}): boolean {
   const first = tasks[0];
   if (first === undefined) return false;
@@ -615,7 +615,6 @@ function isUniform(tasks: ReadonlyArray<NewTask>, { correlationIdsMayDiffer = fa
   return true;
 }
 
-/** The values of `sharedSettingsSelectList`: the settings that `isUniform` tasks share. */
 /** The settings a new task shares with others of its statement (see `sharedSettingsValues`). */
 type SharedSettings = Pick<NewTask, "priority" | "delayMs" | "timeoutMs" | "ttlMs" | "heartbeatMs" | "retryPolicy">;
 
@@ -627,6 +626,7 @@ function isDefaultSettings(settings: ReadonlyArray<number>): boolean {
   return settings.every((value, index) => value === DEFAULT_SETTINGS_VALUES[index]);
 }
 
+/** The values of `sharedSettingsSelectList`: the settings that `isUniform` tasks share. */
 function sharedSettingsValues(task: SharedSettings): number[] {
   const policy = task.retryPolicy;
   return [

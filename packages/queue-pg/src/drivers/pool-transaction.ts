@@ -97,9 +97,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     if (this.#phase === "idle") {
       const query = PrefixedQuery.of(["BEGIN", ...commands], args);
       if (query === null) return null;
-      const outcome = query.outcome();
-      this.#opening = this.#openWith(query);
-      return { done: this.#opening.then(() => outcome.done), prefixRan: outcome.prefixRan };
+      return { done: this.#beginWith(query), prefixRan: query.outcome().prefixRan };
     }
     const query = PrefixedQuery.of(commands, args);
     if (query === null) return null;
@@ -124,6 +122,13 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
       throw mapDriverError(error, "transaction begin");
     }
     return this.#opened(client);
+  }
+
+  /** Opens the transaction with `query`, whose prefix starts with `BEGIN`; resolves as the query. */
+  #beginWith(query: PrefixedQuery): Promise<unknown> {
+    this.#opening = this.#openWith(query);
+    const { done } = query.outcome();
+    return this.#opening.then(() => done);
   }
 
   /**
@@ -201,10 +206,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     if (this.#phase === "ended") throw this.#endedError();
     if (this.#phase === "idle") {
       const withBegin = this.#sendsPrefixed ? PrefixedQuery.of(["BEGIN"], args) : null;
-      if (withBegin !== null) {
-        this.#opening = this.#openWith(withBegin);
-        return this.#opening.then(() => withBegin.outcome().done);
-      }
+      if (withBegin !== null) return this.#beginWith(withBegin);
       this.#opening = this.#open();
     }
     const client = this.#phase === "open" && this.#client ? this.#client : await this.#opening!;
