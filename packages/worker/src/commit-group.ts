@@ -2,8 +2,15 @@ import { ConfigError, StorageError, type ClaimedTask, type Logger, type StorageA
 import type { AckResult, AttemptCompletion } from "./ack-batcher.js";
 import type { GroupMembership } from "./task-executor.js";
 
-/** Starts one attempt, in a commit group or (membership null) in its own transaction. */
-export type StartAttempt<Tx> = (task: ClaimedTask, membership: GroupMembership<Tx> | null) => Promise<void>;
+/** What a {@link CommitGroupRunner} does with each claimed task, in its turn. */
+export interface GroupTurns<Tx> {
+  /** Starts one attempt, in a commit group or (membership null) in its own transaction. */
+  start(task: ClaimedTask, membership: GroupMembership<Tx> | null): Promise<void>;
+  /** Leaves a task that is not started (stopping) to its lease. */
+  skip(task: ClaimedTask): void;
+  /** Ends, without running it, a task whose cancel was requested while it waited for its turn. Never rejects. */
+  endCancelled(task: ClaimedTask): Promise<void>;
+}
 
 interface PendingCompletion {
   completion: AttemptCompletion;
@@ -25,6 +32,11 @@ export class CommitGroupRunner<Tx> {
   readonly #storage: StorageAdapter<Tx>;
   readonly #logger: Logger;
   #stopping = false;
+  /**
+   * Claimed tasks waiting for their turn in a group, by id: what ends one cancelled instead (its
+   * turn then passes).
+   */
+  readonly #waiting = new Map<string, () => void>();
 
   /** @throws {@link ConfigError} when the storage has no group transactions. */
   constructor(storage: StorageAdapter<Tx>, logger: Logger) {
@@ -41,16 +53,40 @@ export class CommitGroupRunner<Tx> {
   }
 
   /**
-   * Runs `tasks` (claimed at `claimedAt`, epoch ms) as one or more groups. `start` is called for
-   * each attempt that runs; `skip` for each one left to its lease. Resolves when the last group
-   * has ended and every attempt has been recorded.
+   * A cancel was requested for `taskId`: if it waits for its turn here, it ends cancelled now,
+   * without running, and its turn passes. Returns whether it was waiting here.
    */
-  async run(tasks: ReadonlyArray<ClaimedTask>, claimedAt: number, start: StartAttempt<Tx>, skip: (task: ClaimedTask) => void): Promise<void> {
+  requestCancel(taskId: string): boolean {
+    const endCancelled = this.#waiting.get(taskId);
+    if (endCancelled === undefined) return false;
+    this.#waiting.delete(taskId);
+    endCancelled();
+    return true;
+  }
+
+  /**
+   * Runs `tasks` (claimed at `claimedAt`, epoch ms) as one or more groups, each task in its turn
+   * through `turns`. Resolves when the last group has ended and every attempt has been recorded.
+   */
+  async run(tasks: ReadonlyArray<ClaimedTask>, claimedAt: number, turns: GroupTurns<Tx>): Promise<void> {
+    const cancelled: Array<Promise<void>> = [];
+    for (const task of tasks) this.#waiting.set(task.id, () => cancelled.push(turns.endCancelled(task)));
+    try {
+      await this.#runGroups(tasks, claimedAt, turns);
+    } finally {
+      for (const task of tasks) this.#waiting.delete(task.id);
+      await Promise.all(cancelled);
+    }
+  }
+
+  async #runGroups(tasks: ReadonlyArray<ClaimedTask>, claimedAt: number, { start, skip }: GroupTurns<Tx>): Promise<void> {
     let group: StorageTransactionGroup<Tx> | null = null;
     let pending: PendingCompletion[] = [];
     const finishing: Array<Promise<void>> = [];
     const attempts: Array<Promise<void>> = [];
     for (const task of tasks) {
+      // Not waiting any more: it was cancelled meanwhile, and has ended.
+      if (!this.#waiting.delete(task.id)) continue;
       if (this.#stopping) {
         skip(task);
         continue;

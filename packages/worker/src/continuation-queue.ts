@@ -51,6 +51,16 @@ export class ContinuationQueue {
     return waiting.claimed;
   }
 
+  /** Takes out the waiting follow-up `taskId`, which stops heartbeating here; undefined when it is not waiting. */
+  remove(taskId: string): ClaimedTask | undefined {
+    const index = this.#waiting.findIndex((waiting) => waiting.claimed.id === taskId);
+    if (index === -1) return undefined;
+    const [waiting] = this.#waiting.splice(index, 1);
+    clearTimeout(waiting!.timer);
+    waiting!.timer = undefined;
+    return waiting!.claimed;
+  }
+
   #keepLease(waiting: WaitingContinuation): void {
     const { claimed } = waiting;
     waiting.timer = setTimeout(() => {

@@ -231,6 +231,15 @@ export class TaskExecutor<Input, Tx> {
     }
   }
 
+  /**
+   * A claimed task whose cancel was requested before it started (a follow-up waiting for a slot):
+   * it ends cancelled, its code never run. Never rejects.
+   */
+  async endCancelledBeforeStart(claimed: ClaimedTask): Promise<void> {
+    const ref: AttemptRef = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
+    await this.#recordFailure({ ref, claimed }, new TaskCancelledError(claimed.id));
+  }
+
   /** A task claimed for this worker after its shutdown grace ran out: back to pending at once. */
   async #giveBack(claimed: ClaimedTask, reason: ShutdownError): Promise<void> {
     const ref: AttemptRef = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
@@ -418,7 +427,7 @@ export class TaskExecutor<Input, Tx> {
     else this.#host.emit("task:succeeded", { ...ref, output });
   }
 
-  async #recordFailure(running: RunningAttempt<Tx>, error: unknown): Promise<void> {
+  async #recordFailure(running: Pick<RunningAttempt<Tx>, "ref" | "claimed">, error: unknown): Promise<void> {
     const { ref, claimed } = running;
     const message = errorMessage(error);
     try {
@@ -456,7 +465,7 @@ export class TaskExecutor<Input, Tx> {
   }
 
   /** Best effort: an aborted attempt goes straight back to pending; else the lease recovers it. */
-  async #recordShutdown(running: RunningAttempt<Tx>, reason: ShutdownError): Promise<void> {
+  async #recordShutdown(running: Pick<RunningAttempt<Tx>, "ref" | "claimed">, reason: ShutdownError): Promise<void> {
     const { ref, claimed } = running;
     if (!RetryPolicy.from(claimed.retryPolicy).allowsRetryAfter(claimed.attempt)) {
       await this.#recordFailure(running, reason);

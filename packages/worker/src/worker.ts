@@ -274,9 +274,18 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       this.#nudge();
       this.#options.logger.warn({ queueName: this.queue.name, taskId: task.id }, "Shutting down before a claimed task's turn in its commit group; its lease will return it to the queue");
     };
+    const endCancelled = async (task: ClaimedTask) => {
+      started.add(task);
+      try {
+        await this.#executor.endCancelledBeforeStart(task);
+      } finally {
+        this.#slotsInUse -= 1;
+        this.#nudge();
+      }
+    };
     for (let first = 0; first < claimed.length; first += this.#options.groupCommit) {
       const tasks = claimed.slice(first, first + this.#options.groupCommit);
-      const running = groups.run(tasks, claimedAt, start, skip).catch((error: unknown) => {
+      const running = groups.run(tasks, claimedAt, { start, skip, endCancelled }).catch((error: unknown) => {
         this.#reportError(error, "A commit group failed; its leases will recover its tasks");
         for (const task of tasks) if (!started.has(task)) skip(task);
       });
@@ -372,7 +381,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
         this.#requestClaim();
         return;
       case "task:cancel-requested":
-        if (event.queueName === this.queue.name) this.#executor.cancel(event.taskId);
+        if (event.queueName === this.queue.name) this.#cancel(event.taskId);
         return;
       case "shutdown":
         if (event.queueName === null || event.queueName === this.queue.name) void this.shutdown();
@@ -383,6 +392,23 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       default:
         return;
     }
+  }
+
+  /**
+   * A cancel was requested: a running attempt is asked to stop (its signal fires); a claimed task
+   * that has not started (a follow-up waiting for a slot, an attempt waiting for its turn in a
+   * commit group) ends cancelled without running.
+   */
+  #cancel(taskId: string): void {
+    if (this.#groups?.requestCancel(taskId)) return;
+    const waiting = this.#continuations.remove(taskId);
+    if (waiting === undefined) {
+      this.#executor.cancel(taskId);
+      return;
+    }
+    const ending = this.#executor.endCancelledBeforeStart(waiting);
+    this.#loopAttempts.add(ending);
+    void ending.then(() => this.#loopAttempts.delete(ending));
   }
 
   #requestClaim(): void {

@@ -166,6 +166,50 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
     ]);
   });
 
+  it("ends a next step cancelled while it waits for a slot, without running it", async () => {
+    const { storage, queue } = await setup("waiting-cancelled");
+    const slotTaken = deferred<void>();
+    const slotFree = deferred<void>();
+    const ran: Link[] = [];
+    // Chain 1 holds the only slot while chain 0's next step comes back claimed and has to wait.
+    const task: Task<Link, unknown, unknown> = {
+      async execute(cx, link) {
+        ran.push(link);
+        if (link.chain === 1) {
+          slotTaken.resolve();
+          await slotFree.promise;
+        } else if (link.step === 0) {
+          await cx.enqueueOnSuccess(queue, task, { chain: 0, step: 1 });
+        }
+      },
+    };
+    await queue.enqueue(task, { chain: 0, step: 0 });
+    await queue.enqueue(task, { chain: 1, step: 0 });
+    const worker = new Worker(queue, task, { concurrency: 1, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    let nextStep;
+    try {
+      await slotTaken.promise;
+      nextStep = await waitFor(async () =>
+        (await storage.taskList({ queueName: "waiting-cancelled", limit: 10 })).find((record) => (record.input as Link).step === 1),
+      );
+      expect(nextStep).toMatchObject({ state: "in_progress", attemptCount: 1 });
+      expect(await queue.cancel(nextStep.id)).toBe(true);
+      const cancelledId = nextStep.id;
+      await waitFor(() => events.of("task:cancelled").some((event) => event.taskId === cancelledId), { message: "the waiting step cancelled" });
+    } finally {
+      slotFree.resolve();
+    }
+    await waitFor(() => events.of("task:succeeded").length === 2, { message: "2 tasks" });
+    await worker.shutdown();
+    await running;
+
+    expect(ran).not.toContainEqual({ chain: 0, step: 1 });
+    expect(events.of("task:claimed").map((event) => event.taskId)).not.toContain(nextStep.id);
+    expect(await storage.taskGet({ taskId: nextStep.id })).toMatchObject({ state: "cancelled" });
+  });
+
   it("never runs more than `concurrency` attempts at once, continuations included", async () => {
     const { queue } = await setup("bounded");
     let runningNow = 0;

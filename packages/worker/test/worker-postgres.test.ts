@@ -109,6 +109,44 @@ describe("Worker on Postgres", () => {
     expect(await effectStats(db.pool)).toEqual({ rows: 2, distinctKeys: 2, duplicateKeys: 0 });
   });
 
+  it("ends a grouped task cancelled while it waits for its turn, without running it; its group commits the rest", async () => {
+    const queue = await queueNamed("grouped-cancelled");
+    const firstRunning = deferred<void>();
+    const firstMayEnd = deferred<void>();
+    const ran: number[] = [];
+    const task: Task<Item, unknown, Tx> = {
+      async execute(cx, { n }) {
+        ran.push(n);
+        await insertEffect(cx.tx, `effect-${n}`);
+        if (n === 0) {
+          firstRunning.resolve();
+          await firstMayEnd.promise;
+        }
+      },
+    };
+    const ids = await queue.enqueueMany(task, Array.from({ length: 3 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 3, groupCommit: 3, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    try {
+      await firstRunning.promise;
+      // Task 1 is claimed, waiting for task 0 to finish its turn in the group.
+      expect(await queue.cancel(ids[1]!)).toBe(true);
+      await waitFor(() => events.of("task:cancelled").some((event) => event.taskId === ids[1]), { message: "task 1 cancelled" });
+    } finally {
+      firstMayEnd.resolve();
+    }
+    await waitFor(() => events.of("task:succeeded").length === 2, { message: "2 successes" });
+    await worker.shutdown();
+    await running;
+
+    expect(ran).toEqual([0, 2]);
+    expect(events.of("task:claimed").map((event) => event.taskId)).not.toContain(ids[1]);
+    expect(await listEffectKeys(db.pool)).toEqual(["effect-0", "effect-2"]);
+    expect(await db.storage.taskGet({ taskId: ids[1]! })).toMatchObject({ state: "cancelled" });
+    expect(await db.storage.taskGet({ taskId: ids[2]! })).toMatchObject({ state: "succeeded" });
+  });
+
   it("retries the whole group, writes included, when one of its tasks times out, and writes each effect once", async () => {
     const queue = await queueNamed("grouped-timeout");
     let slowAttempts = 0;
