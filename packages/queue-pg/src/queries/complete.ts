@@ -3,6 +3,7 @@ import {
   CLAIM_ON_WRITE_COLUMNS,
   claimOnWriteSelectList,
   FOLLOW_UP_RETURNING,
+  isRunning,
   NEW_TASK_INSERT_COLUMNS,
   newTaskSelectList,
   NOW,
@@ -113,7 +114,7 @@ function completionCtes(schema: string): string {
           completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
       from completion c
       where t.task_queue_name = c.queue_name and t.id = c.task_id
-        and t.state = 'in_progress' and t.current_attempt = c.attempt
+        and ${isRunning("t")} and t.current_attempt = c.attempt
       returning t.id, t.task_queue_name, t.state
     ),
     finished_notified as (

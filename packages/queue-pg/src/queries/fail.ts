@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { insertFailedAttempts, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
+import { insertFailedAttempts, isRunning, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
 
 /**
  * Values: `$1` now, `$2` queue, `$3` task id, `$4` attempt, `$5` error message, `$6` finished
@@ -19,7 +19,7 @@ export function failStatement(schema: string): SqlStatement {
             then coalesce((select q.dlq_name from ${schema}.task_queue q where q.name = $2), t.task_queue_name)
             else t.task_queue_name end,
           completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
-      where t.task_queue_name = $2 and t.id = $3::uuid and t.state = 'in_progress' and t.current_attempt = $4
+      where t.task_queue_name = $2 and t.id = $3::uuid and ${isRunning("t")} and t.current_attempt = $4
       returning t.id, t.task_queue_name, t.state, t.last_attempt_at, pg_notify($6, $2)
     ),
     moved_attempts as (${moveAttemptsWithTasks(schema, "failed")}),

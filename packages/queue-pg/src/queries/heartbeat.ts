@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { NOW } from "./sql-fragments.js";
+import { isRunning, NOW } from "./sql-fragments.js";
 
 /**
  * Values: `$1` now, `$2` queue, `$3` task id, `$4` attempt. Rows: `{ lease_expires_at,
@@ -13,6 +13,6 @@ export function heartbeatStatement(schema: string): SqlStatement {
   return sqlStatement(`
     update ${schema}.task t
     set lease_expires_at = ${NOW} + t.heartbeat * 3, last_heartbeat_at = ${NOW}, updated_at = ${NOW}
-    where t.task_queue_name = $2 and t.id = $3::uuid and t.state = 'in_progress' and t.current_attempt = $4
+    where t.task_queue_name = $2 and t.id = $3::uuid and ${isRunning("t")} and t.current_attempt = $4
     returning t.lease_expires_at, t.cancel_requested_at is not null as cancel_requested`);
 }

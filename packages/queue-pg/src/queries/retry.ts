@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { insertFailedAttempts, msInterval, NOW } from "./sql-fragments.js";
+import { insertFailedAttempts, isRunning, msInterval, NOW } from "./sql-fragments.js";
 
 /**
  * Values: `$1` now, `$2` queue, `$3` task id, `$4` attempt, `$5` delay ms, `$6` error message,
@@ -19,7 +19,7 @@ export function retryStatement(schema: string): SqlStatement {
           delay = case when t.cancel_requested_at is null then ${msInterval("$5::float8")} else t.delay end,
           completed_at = case when t.cancel_requested_at is null then null else ${NOW} end,
           lease_expires_at = null, updated_at = ${NOW}
-      where t.task_queue_name = $2 and t.id = $3::uuid and t.state = 'in_progress' and t.current_attempt = $4
+      where t.task_queue_name = $2 and t.id = $3::uuid and ${isRunning("t")} and t.current_attempt = $4
       returning t.id, t.task_queue_name, t.state, t.run_at, t.last_attempt_at,
         pg_notify(case when t.state = 'pending' then $7 else $8 end, t.task_queue_name)
     ),

@@ -5,6 +5,20 @@
  */
 export const NOW = "coalesce($1::timestamptz, now())";
 
+/**
+ * `<alias>.state = 'in_progress'`, for statements that find running tasks by id, in a form the
+ * planner cannot serve from the partial index on running tasks' leases (`task_lease_expiry_idx`,
+ * `where state = 'in_progress'`). With the plain comparison, statistics taken while few tasks ran
+ * (the usual case: the last analyze saw a quiet queue, or autovacuum is off) make that index look
+ * empty, so the planner preferred it to the primary key and each lookup read every running task of
+ * the queue: a heartbeat or an acknowledgement cost grew with the number of tasks running. Written
+ * this way, the only index left for the lookup is the primary key. `state` is never null, so the
+ * meaning is the same.
+ */
+export function isRunning(alias: string): string {
+  return `${alias}.state::text = 'in_progress'`;
+}
+
 /** An interval column as whole milliseconds (float8, so node-postgres returns a number). */
 export function intervalMs(column: string): string {
   return `round(extract(epoch from ${column}) * 1000)::float8`;
