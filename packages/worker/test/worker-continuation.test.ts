@@ -118,61 +118,18 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
     expect(await storage.taskList({ queueName: "continued-audit", limit: 100 })).toHaveLength(15);
   });
 
-  it("keeps the lease of a next step waiting for a slot, so no other claimer can take it", async () => {
-    const { storage, queue } = await setup("waiting");
-    const beats: string[] = [];
-    const heartbeat = storage.taskHeartbeat.bind(storage);
-    vi.spyOn(storage, "taskHeartbeat").mockImplementation(async (ref) => {
-      beats.push(ref.taskId);
-      return heartbeat(ref);
-    });
-    const slotTaken = deferred<void>();
-    const slotFree = deferred<void>();
-    // Chain 1 holds the only slot while chain 0's next step comes back claimed and has to wait.
-    const task: Task<Link, unknown, unknown> = {
-      heartbeatMs: 100,
-      async execute(cx, link) {
-        if (link.chain === 1) {
-          slotTaken.resolve();
-          await slotFree.promise;
-        } else if (link.step === 0) {
-          await cx.enqueueOnSuccess(queue, task, { chain: 0, step: 1 });
-        }
-      },
-    };
-    await queue.enqueue(task, { chain: 0, step: 0 });
-    await queue.enqueue(task, { chain: 1, step: 0 });
-    const worker = new Worker(queue, task, { concurrency: 1, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await slotTaken.promise;
-    const nextStep = await waitFor(async () =>
-      (await storage.taskList({ queueName: "waiting", limit: 10 })).find((record) => (record.input as Link).step === 1),
-    );
-    expect(nextStep).toMatchObject({ state: "in_progress", attemptCount: 1 });
-    // Five heartbeats 100 ms apart: well past the 300 ms lease the next step was written with.
-    await waitFor(() => beats.filter((id) => id === nextStep.id).length >= 5, { message: "five heartbeats of the waiting next step" });
-    expect(events.of("task:claimed").map((event) => event.taskId)).not.toContain(nextStep.id);
-    expect(await storage.taskClaim({ queueName: "waiting", limit: 10, reclaimExpired: true })).toEqual([]);
-    slotFree.resolve();
-    await waitFor(() => events.of("task:succeeded").length === 3, { message: "3 tasks" });
-    await worker.shutdown();
-    await running;
-    const tasks = await storage.taskList({ queueName: "waiting", limit: 10 });
-    expect(tasks.map((record) => [record.state, record.attemptCount])).toEqual([
-      ["succeeded", 1],
-      ["succeeded", 1],
-      ["succeeded", 1],
-    ]);
-  });
-
-  it("ends a next step cancelled while it waits for a slot, without running it", async () => {
-    const { storage, queue } = await setup("waiting-cancelled");
+  /**
+   * A worker with one slot on a new queue `queueName`: chain 1 holds the slot (until
+   * `releaseSlot`) while chain 0's next step comes back claimed and has to wait. Resolves once that
+   * step is written. `beforeRun` sees the storage before the worker starts.
+   */
+  async function nextStepWaitingForSlot(queueName: string, taskOptions: { heartbeatMs?: number } = {}, beforeRun: (storage: StorageAdapter<unknown>) => void = () => {}) {
+    const { storage, queue } = await setup(queueName);
     const slotTaken = deferred<void>();
     const slotFree = deferred<void>();
     const ran: Link[] = [];
-    // Chain 1 holds the only slot while chain 0's next step comes back claimed and has to wait.
     const task: Task<Link, unknown, unknown> = {
+      ...taskOptions,
       async execute(cx, link) {
         ran.push(link);
         if (link.chain === 1) {
@@ -185,21 +142,57 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
     };
     await queue.enqueue(task, { chain: 0, step: 0 });
     await queue.enqueue(task, { chain: 1, step: 0 });
+    beforeRun(storage);
     const worker = new Worker(queue, task, { concurrency: 1, logger: quiet });
     const events = recordEvents(worker);
     const running = worker.run();
-    let nextStep;
+    const releaseSlot = () => slotFree.resolve();
     try {
       await slotTaken.promise;
-      nextStep = await waitFor(async () =>
-        (await storage.taskList({ queueName: "waiting-cancelled", limit: 10 })).find((record) => (record.input as Link).step === 1),
-      );
+      const nextStep = await waitFor(async () => (await storage.taskList({ queueName, limit: 10 })).find((record) => (record.input as Link).step === 1));
       expect(nextStep).toMatchObject({ state: "in_progress", attemptCount: 1 });
-      expect(await queue.cancel(nextStep.id)).toBe(true);
-      const cancelledId = nextStep.id;
-      await waitFor(() => events.of("task:cancelled").some((event) => event.taskId === cancelledId), { message: "the waiting step cancelled" });
+      return { storage, queue, worker, events, running, ran, nextStep, releaseSlot };
+    } catch (error) {
+      releaseSlot();
+      throw error;
+    }
+  }
+
+  it("keeps the lease of a next step waiting for a slot, so no other claimer can take it", async () => {
+    const beats: string[] = [];
+    const { storage, worker, events, running, nextStep, releaseSlot } = await nextStepWaitingForSlot("waiting", { heartbeatMs: 100 }, (storage) => {
+      const heartbeat = storage.taskHeartbeat.bind(storage);
+      vi.spyOn(storage, "taskHeartbeat").mockImplementation(async (ref) => {
+        beats.push(ref.taskId);
+        return heartbeat(ref);
+      });
+    });
+    try {
+      // Five heartbeats 100 ms apart: well past the 300 ms lease the next step was written with.
+      await waitFor(() => beats.filter((id) => id === nextStep.id).length >= 5, { message: "five heartbeats of the waiting next step" });
+      expect(events.of("task:claimed").map((event) => event.taskId)).not.toContain(nextStep.id);
+      expect(await storage.taskClaim({ queueName: "waiting", limit: 10, reclaimExpired: true })).toEqual([]);
     } finally {
-      slotFree.resolve();
+      releaseSlot();
+    }
+    await waitFor(() => events.of("task:succeeded").length === 3, { message: "3 tasks" });
+    await worker.shutdown();
+    await running;
+    const tasks = await storage.taskList({ queueName: "waiting", limit: 10 });
+    expect(tasks.map((record) => [record.state, record.attemptCount])).toEqual([
+      ["succeeded", 1],
+      ["succeeded", 1],
+      ["succeeded", 1],
+    ]);
+  });
+
+  it("ends a next step cancelled while it waits for a slot, without running it", async () => {
+    const { storage, queue, worker, events, running, ran, nextStep, releaseSlot } = await nextStepWaitingForSlot("waiting-cancelled");
+    try {
+      expect(await queue.cancel(nextStep.id)).toBe(true);
+      await waitFor(() => events.of("task:cancelled").some((event) => event.taskId === nextStep.id), { message: "the waiting step cancelled" });
+    } finally {
+      releaseSlot();
     }
     await waitFor(() => events.of("task:succeeded").length === 2, { message: "2 tasks" });
     await worker.shutdown();
