@@ -232,8 +232,9 @@ export class TaskExecutor<Input, Tx> {
   }
 
   /**
-   * A claimed task whose cancel was requested before it started (a follow-up waiting for a slot):
-   * it ends cancelled, its code never run. Never rejects.
+   * A claimed task whose cancel was requested before it started (a follow-up waiting for a slot,
+   * an attempt waiting for its turn in a commit group): it ends cancelled, its code never run.
+   * Never rejects.
    */
   async endCancelledBeforeStart(claimed: ClaimedTask): Promise<void> {
     const ref: AttemptRef = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
