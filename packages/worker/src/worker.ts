@@ -79,6 +79,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   #resolveStopped!: () => void;
   /** Attempts started by the claim loop (not by `processNextTask`); they fill the slots. */
   #slotsInUse = 0;
+  /** What shutdown waits for: the attempts, commit groups and cancellations started here. */
   readonly #loopAttempts = new Set<Promise<void>>();
   /**
    * Follow-ups written claimed for this worker (a job's next steps), waiting for a free slot,
@@ -251,8 +252,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     };
     // Outside commit groups, a job's next step may come back claimed and continue here.
     const attempt = this.#executor.execute(task, releaseSlot, membership, membership === null).finally(releaseSlot);
-    this.#loopAttempts.add(attempt);
-    void attempt.then(() => this.#loopAttempts.delete(attempt));
+    this.#keepInFlight(attempt);
     return attempt;
   }
 
@@ -289,8 +289,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
         this.#reportError(error, "A commit group failed; its leases will recover its tasks");
         for (const task of tasks) if (!started.has(task)) skip(task);
       });
-      this.#loopAttempts.add(running);
-      void running.then(() => this.#loopAttempts.delete(running));
+      this.#keepInFlight(running);
     }
   }
 
@@ -308,6 +307,12 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   /** Starts waiting follow-ups in the free slots. */
   #startContinuations(): void {
     while (this.#continuations.size > 0 && this.#slotsInUse < this.#options.concurrency) this.#startAttempt(this.#continuations.take()!);
+  }
+
+  /** Counts `work` (it never rejects) as in flight until it settles: shutdown waits for it. */
+  #keepInFlight(work: Promise<void>): void {
+    this.#loopAttempts.add(work);
+    void work.then(() => this.#loopAttempts.delete(work));
   }
 
   async #finishInFlight(): Promise<void> {
@@ -406,9 +411,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       this.#executor.cancel(taskId);
       return;
     }
-    const ending = this.#executor.endCancelledBeforeStart(waiting);
-    this.#loopAttempts.add(ending);
-    void ending.then(() => this.#loopAttempts.delete(ending));
+    this.#keepInFlight(this.#executor.endCancelledBeforeStart(waiting));
   }
 
   #requestClaim(): void {
