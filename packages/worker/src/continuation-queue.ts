@@ -45,10 +45,7 @@ export class ContinuationQueue {
   /** The longest-waiting follow-up, which stops heartbeating here; undefined when none waits. */
   take(): ClaimedTask | undefined {
     const waiting = this.#waiting.shift();
-    if (waiting === undefined) return undefined;
-    clearTimeout(waiting.timer);
-    waiting.timer = undefined;
-    return waiting.claimed;
+    return waiting === undefined ? undefined : this.#stopKeeping(waiting);
   }
 
   /** Takes out the waiting follow-up `taskId`, which stops heartbeating here; undefined when it is not waiting. */
@@ -56,9 +53,14 @@ export class ContinuationQueue {
     const index = this.#waiting.findIndex((waiting) => waiting.claimed.id === taskId);
     if (index === -1) return undefined;
     const [waiting] = this.#waiting.splice(index, 1);
-    clearTimeout(waiting!.timer);
-    waiting!.timer = undefined;
-    return waiting!.claimed;
+    return this.#stopKeeping(waiting!);
+  }
+
+  /** A follow-up taken out of the queue: its lease is no longer kept here. */
+  #stopKeeping(waiting: WaitingContinuation): ClaimedTask {
+    clearTimeout(waiting.timer);
+    waiting.timer = undefined;
+    return waiting.claimed;
   }
 
   #keepLease(waiting: WaitingContinuation): void {
