@@ -1,6 +1,7 @@
 import { ConfigError, StorageError } from "@underway/core";
 import { PgStorage } from "@underway/queue-pg";
 import { createPgliteStorage, createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import type pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { countingQueries } from "./support/counting-queries.js";
 import { waitForRunningStatement } from "./support/running-statement.js";
@@ -99,6 +100,23 @@ describe("a member's savepoint travels with its first parameterised statement", 
       await group.commit();
     });
     expect(queries).toBe(3 + 1);
+    expect(await notes()).toEqual(["a", "b", "c"]);
+  });
+
+  it("a named (prepared) first statement travels with the savepoint too, parsed once on the connection", async () => {
+    const insertNote = (body: string) => ({ name: "group_note_insert", text: "insert into note (body) values ($1)", values: [body] });
+    const { queries } = await countingQueries(database.pool, async () => {
+      const group = database.storage.transactionOpenGroup();
+      for (const body of ["a", "b", "c"]) {
+        const member = group.member();
+        await (member.tx as unknown as pg.ClientBase).query(insertNote(body));
+        await member.commit();
+      }
+      const prepared = await group.tx.query("select count(*)::int as count from pg_prepared_statements where name = 'group_note_insert'");
+      expect(prepared.rows[0].count).toBe(1);
+      await group.commit();
+    });
+    expect(queries).toBe(3 + 1 + 1);
     expect(await notes()).toEqual(["a", "b", "c"]);
   });
 

@@ -16,6 +16,11 @@ beforeAll(async () => {
 });
 afterAll(() => database?.drop());
 
+/** `tx` as node-postgres' client, whose `query` also takes a config object (a named statement). */
+function asClient(tx: unknown): pg.ClientBase {
+  return tx as pg.ClientBase;
+}
+
 async function backendsInTransaction(): Promise<number> {
   const result = await database.pool.query(
     "select count(*)::int as count from pg_stat_activity where datname = $1 and state like 'idle in transaction%'",
@@ -83,6 +88,58 @@ it("sends BEGIN with a first parameterised statement, in one query on the connec
   });
   expect(queries).toBe(2);
   expect((await database.pool.query("select count(*)::int as count from note where body = 'together'")).rows[0].count).toBe(1);
+});
+
+it("sends BEGIN with a first named (prepared) statement as well, in one query on the connection", async () => {
+  const insertNote = { name: "note_insert", text: "insert into note (body) values ($1)", values: ["named"] };
+  for (let round = 0; round < 2; round += 1) {
+    const { queries } = await countingQueries(database.pool, async () => {
+      const transaction = database.storage.transactionOpen();
+      await asClient(transaction.tx).query(insertNote);
+      await transaction.commit();
+    });
+    expect(queries).toBe(2);
+  }
+  expect((await database.pool.query("select count(*)::int as count from note where body = 'named'")).rows[0].count).toBe(2);
+});
+
+it("a first named statement that fails to parse is parsed again on its next use on the connection", async () => {
+  const onePool = new pg.Pool({ connectionString: database.url, max: 1 });
+  try {
+    const storage = new PgStorage(onePool);
+    const countLater = { name: "later_note_count", text: "select count(*)::int as count from later_note" };
+    const first = storage.transactionOpen();
+    await expect(asClient(first.tx).query(countLater)).rejects.toMatchObject({ code: "42P01" });
+    await first.rollback();
+    await onePool.query("create table later_note (body text)");
+    const second = storage.transactionOpen();
+    expect((await asClient(second.tx).query(countLater)).rows).toEqual([{ count: 0 }]);
+    await second.commit();
+    expect((await onePool.query(countLater)).rows).toEqual([{ count: 0 }]);
+  } finally {
+    await onePool.end();
+  }
+});
+
+it("a first named statement whose value cannot be sent fails alone; the statement stays usable", async () => {
+  const onePool = new pg.Pool({ connectionString: database.url, max: 1 });
+  try {
+    const storage = new PgStorage(onePool);
+    const insertNote = (body: unknown) => ({ name: "note_insert_checked", text: "insert into note (body) values ($1)", values: [body] });
+    const unsendable = { toPostgres: () => { throw new Error("cannot serialise"); } };
+    const transaction = storage.transactionOpen();
+    await asClient(transaction.tx).query(insertNote("before unsendable"));
+    await expect(asClient(transaction.tx).query(insertNote(unsendable))).rejects.toThrow("cannot serialise");
+    await transaction.commit();
+    const next = storage.transactionOpen();
+    await expect(asClient(next.tx).query(insertNote(unsendable))).rejects.toThrow("cannot serialise");
+    await asClient(next.tx).query(insertNote("after unsendable, named"));
+    await next.commit();
+    const bodies = await database.pool.query("select body from note where body like '%unsendable%named' or body = 'before unsendable' order by body");
+    expect(bodies.rows.map((row) => row.body)).toEqual(["after unsendable, named", "before unsendable"]);
+  } finally {
+    await onePool.end();
+  }
 });
 
 it("a first statement that fails has opened the transaction all the same: commit keeps nothing", async () => {

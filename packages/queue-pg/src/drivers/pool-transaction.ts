@@ -9,7 +9,7 @@ type Phase = "idle" | "opening" | "open" | "ended";
 /**
  * The `cx.tx` of one attempt on a node-postgres pool. Nothing happens until the first query: then
  * it checks out a pool client and sends `BEGIN` ahead of that query (in the same round trip when
- * the query is a parameterised, unnamed statement, see {@link PrefixedQuery}). Every call shape of
+ * the query is a parameterised or named statement, see {@link PrefixedQuery}). Every call shape of
  * `client.query` is forwarded as is (config objects with `rowMode`, `types`, names), so drivers
  * such as drizzle's node-postgres one work on it.
  */

@@ -14,11 +14,18 @@ interface ProtocolConnection {
   parse(message: { text: string }): void;
   bind(message: Record<string, never>): void;
   execute(message: Record<string, never>): void;
+  on(event: "parseComplete", listener: () => void): unknown;
+  removeListener(event: "parseComplete", listener: () => void): unknown;
+  /** Named statements the server has parsed on this connection, by name (their text). */
+  parsedStatements?: Record<string, string>;
+  /** Named statements whose Parse was sent and not yet answered (node-postgres ≥ 8.12). */
+  submittedNamedStatements?: Record<string, string>;
 }
 
 /** node-postgres' Query as seen from here: the protocol hooks it has besides its public type. */
 interface QueryProtocol {
   name?: string;
+  text?: string;
   rows?: number;
   values?: unknown;
   submit(connection: ProtocolConnection): Error | null | void;
@@ -43,9 +50,13 @@ const QueryBase = pg.Query as unknown as new (config: unknown, values: unknown, 
  * statement, then the statement's own messages and a single Sync. If a command fails, Postgres skips everything up
  * to that Sync, so the statement never runs without its prefix; its error is the query's error.
  *
- * Only unnamed statements with values qualify ({@link PrefixedQuery.of}): they are the ones
- * node-postgres sends with the extended protocol and whose preparation leaves no state on the
- * client, so a failure anywhere leaves the connection as a plain query would.
+ * Parameterised unnamed statements and named (prepared) statements qualify
+ * ({@link PrefixedQuery.of}): node-postgres sends both with the extended protocol. A named
+ * statement is parsed in the same round trip the first time it runs on a connection, and only
+ * bound and executed after that. node-postgres notes a name as parsed on the first ParseComplete
+ * of the round trip, which here is a prefix command's; so the query counts the ParseCompletes
+ * itself and, when the statement's own never came (a prefix command or the statement's parse
+ * failed), forgets the name again, leaving the client's record true to the server.
  */
 export class PrefixedQuery extends QueryBase {
   readonly #commands: ReadonlyArray<string>;
@@ -54,6 +65,8 @@ export class PrefixedQuery extends QueryBase {
   #submitting = false;
   /** An error raised while the messages were being written, reported once Postgres answered. */
   #submitError: { error: unknown } | null = null;
+  /** Set while a named statement's Parse travels with the prefix: ParseCompletes counted so far. */
+  #parses: { seen: number; readonly onParseComplete: () => void } | null = null;
 
   private constructor(commands: ReadonlyArray<string>, config: unknown, values: unknown) {
     let settle!: (error: Error | undefined, result: unknown) => void;
@@ -66,15 +79,17 @@ export class PrefixedQuery extends QueryBase {
   }
 
   /**
-   * The prefixed query for `query(...args)`, or null when the arguments are not a parameterised,
-   * unnamed statement without a callback (those are sent on their own, after the prefix).
+   * The prefixed query for `query(...args)`, or null when the arguments are not a parameterised
+   * or named statement without a callback or row limit (those are sent on their own, after the
+   * prefix).
    */
   static of(commands: ReadonlyArray<string>, args: ReadonlyArray<unknown>): PrefixedQuery | null {
     const [config, values, ...rest] = args;
     if (rest.length > 0 || (values !== undefined && !Array.isArray(values))) return null;
     if (typeof config !== "string" && !isPlainQueryConfig(config)) return null;
     const query = new PrefixedQuery(commands, config, values);
-    if (query.name || query.rows || !Array.isArray(query.values) || !query.requiresPreparation()) return null;
+    if (query.rows || !query.requiresPreparation()) return null;
+    if (!query.name && !Array.isArray(query.values)) return null;
     return query;
   }
 
@@ -94,6 +109,12 @@ export class PrefixedQuery extends QueryBase {
   }
 
   override submit(connection: ProtocolConnection): Error | null | void {
+    const name = this.name;
+    const knownText = name ? (connection.parsedStatements?.[name] ?? connection.submittedNamedStatements?.[name]) : undefined;
+    // A name already used for another text: node-postgres refuses the query before writing
+    // anything, so nothing of the prefix may be written either.
+    if (name && this.text && knownText !== undefined && knownText !== this.text) return super.submit(connection);
+    if (name && knownText === undefined) this.#watchParses(connection);
     connection.stream.cork?.();
     this.#submitting = true;
     try {
@@ -109,6 +130,35 @@ export class PrefixedQuery extends QueryBase {
     }
   }
 
+  /** Counts the round trip's ParseCompletes: the prefix commands' first, then the statement's. */
+  #watchParses(connection: ProtocolConnection): void {
+    const parses = {
+      seen: 0,
+      onParseComplete: () => {
+        parses.seen += 1;
+      },
+    };
+    this.#parses = parses;
+    connection.on("parseComplete", parses.onParseComplete);
+  }
+
+  /**
+   * Once the round trip is answered: a named statement whose own ParseComplete never came is not
+   * on the server, whatever node-postgres noted; `closed` when node-postgres closed the statement
+   * after a value failed to bind.
+   */
+  #settleParses(connection: ProtocolConnection, closed: boolean): void {
+    const parses = this.#parses;
+    this.#parses = null;
+    if (parses !== null) connection.removeListener("parseComplete", parses.onParseComplete);
+    const name = this.name;
+    if (!name) return;
+    const parsed = parses === null || parses.seen > this.#commands.length;
+    if (parsed && !closed) return;
+    if (connection.parsedStatements) delete connection.parsedStatements[name];
+    if (connection.submittedNamedStatements) delete connection.submittedNamedStatements[name];
+  }
+
   // A value that cannot be sent fails while the messages are written; node-postgres then closes
   // the statement and syncs, so the prefix still runs. The error waits for that answer, so that
   // whether the prefix ran is known when the query settles.
@@ -117,6 +167,7 @@ export class PrefixedQuery extends QueryBase {
       this.#submitError = { error };
       return;
     }
+    this.#settleParses(connection, false);
     super.handleError(error, connection);
   }
 
@@ -124,9 +175,11 @@ export class PrefixedQuery extends QueryBase {
     const failed = this.#submitError;
     if (failed !== null) {
       this.#submitError = null;
+      this.#settleParses(connection, true);
       super.handleError(failed.error, connection);
       return;
     }
+    this.#settleParses(connection, false);
     super.handleReadyForQuery(connection);
   }
 

@@ -15,7 +15,7 @@ type MemberPhase = "idle" | "opening" | "open" | "ended";
  * transaction of this package. Each member works inside the savepoint `underway_member`: a member
  * that succeeds leaves its savepoint to be released by the next member's first statement (one
  * round trip for both) or by the group's commit; one that fails rolls back to it, undoing its own
- * work only. On node-postgres a member's savepoint travels with its first parameterised
+ * work only. On node-postgres a member's savepoint travels with its first parameterised or named
  * statement, in the same round trip.
  */
 export class PgTransactionGroup implements StorageTransactionGroup<PgQueryable> {
