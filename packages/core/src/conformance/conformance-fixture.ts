@@ -10,6 +10,14 @@ import type { ConformanceHarness, ConformanceOptions } from "./conformance-harne
 export const HEARTBEAT_MS = 1_000;
 export const LEASE_MS = 3 * HEARTBEAT_MS;
 
+/** A read made outside an open transaction (see {@link ConformanceFixture.readOutside}). */
+export interface OutsideRead<T> {
+  /** What the read saw. */
+  readonly answer: Promise<T>;
+  /** Whether it is still held back, waiting for the transaction to end. */
+  waiting(): boolean;
+}
+
 /** Events received by one subscription, in arrival order. */
 export interface EventRecorder {
   readonly events: StorageEvent[];
@@ -142,6 +150,30 @@ export class ConformanceFixture<Tx> {
       expect(viaRaw, `raw read of the attempts of ${taskId}`).toEqual(viaAdapter);
     }
     return viaAdapter;
+  }
+
+  /**
+   * Whether a statement made outside an open transaction runs while it stays open; false for a
+   * single-session storage, where it waits until the transaction ends (see the storage's
+   * `concurrentTransactions` capability).
+   */
+  get readsAroundTransactions(): boolean {
+    return this.storage.capabilities.concurrentTransactions !== false;
+  }
+
+  /**
+   * Starts `read` outside the open transaction `tx`, then runs one statement inside that
+   * transaction (a schedule delete that finds nothing), so that a read able to run has run. A
+   * single-session storage holds the read back until the transaction ends; `waiting()` tells.
+   */
+  async readOutside<T>(tx: Tx, read: () => Promise<T>): Promise<OutsideRead<T>> {
+    let answered = false;
+    const answer = read().finally(() => {
+      answered = true;
+    });
+    answer.catch(() => undefined);
+    await this.storage.scheduleDelete({ queueName: this.queueName, tx });
+    return { answer, waiting: () => !answered };
   }
 
   /** Subscribes to the storage and records every event until the test ends. */

@@ -15,17 +15,25 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       await used.rollback();
     });
 
-    it("keeps a transactional enqueue invisible until commit", async ({ skip }) => {
-      skip(f.storage.capabilities.concurrentTransactions === false, "a single-session storage cannot read around an open transaction");
+    it("keeps a transactional enqueue invisible until commit", async () => {
       const task = f.newTask();
       const transaction = f.storage.transactionOpen();
       const outcomes = await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [task], tx: transaction.tx });
       expect(outcomes).toEqual([{ id: task.id, deduplicated: false }]);
-      expect(await f.task(task.id)).toBeNull();
-      expect(await f.claim()).toEqual([]);
-      await transaction.commit();
-      expect(await f.existingTask(task.id)).toMatchObject({ state: "pending" });
-      expect((await f.claimOne()).id).toBe(task.id);
+      const outside = await f.readOutside(transaction.tx, async () => ({ task: await f.task(task.id), claimed: await f.claim() }));
+      if (f.readsAroundTransactions) {
+        expect(await outside.answer).toEqual({ task: null, claimed: [] });
+        await transaction.commit();
+        expect(await f.existingTask(task.id)).toMatchObject({ state: "pending" });
+        expect((await f.claimOne()).id).toBe(task.id);
+      } else {
+        // A single-session storage holds the outside read back until the commit, then answers it.
+        expect(outside.waiting()).toBe(true);
+        await transaction.commit();
+        const { task: seen, claimed } = await outside.answer;
+        expect(seen).toMatchObject({ state: "pending" });
+        expect(claimed.map((claimedTask) => claimedTask.id)).toEqual([task.id]);
+      }
     });
 
     it("drops a transactional enqueue on rollback", async () => {
@@ -45,8 +53,7 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.task(task.id)).toBeNull();
     });
 
-    it("commits a completion, its follow-ups and the caller's enqueue together", async ({ skip }) => {
-      skip(f.storage.capabilities.concurrentTransactions === false, "a single-session storage cannot read around an open transaction");
+    it("commits a completion, its follow-ups and the caller's enqueue together", async () => {
       await f.enqueueOne();
       const claimed = await f.claimOne();
       const followUp = f.newTask();
@@ -54,9 +61,20 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       const transaction = f.storage.transactionOpen();
       await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [sideTask], tx: transaction.tx });
       await f.storage.taskComplete({ ...f.ref(claimed), output: 1, followUps: [{ queueName: f.queueName, task: followUp }], tx: transaction.tx });
-      expect(await f.existingTask(claimed.id)).toMatchObject({ state: "in_progress" });
-      expect(await f.task(followUp.id)).toBeNull();
+      const outside = await f.readOutside(transaction.tx, async () => ({ claimed: await f.task(claimed.id), followUp: await f.task(followUp.id) }));
+      if (f.readsAroundTransactions) {
+        const seen = await outside.answer;
+        expect(seen.claimed).toMatchObject({ state: "in_progress" });
+        expect(seen.followUp).toBeNull();
+      } else {
+        expect(outside.waiting()).toBe(true);
+      }
       await transaction.commit();
+      if (!f.readsAroundTransactions) {
+        const seen = await outside.answer;
+        expect(seen.claimed).toMatchObject({ state: "succeeded", output: 1 });
+        expect(seen.followUp).toMatchObject({ state: "pending" });
+      }
       expect(await f.existingTask(claimed.id)).toMatchObject({ state: "succeeded", output: 1 });
       expect(await f.existingTask(followUp.id)).toMatchObject({ state: "pending" });
       expect(await f.existingTask(sideTask.id)).toMatchObject({ state: "pending" });
@@ -88,8 +106,7 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.existingTask(stale.id)).toMatchObject({ state: "in_progress", currentAttempt: 2 });
     });
 
-    it("cancels, retries and fails inside a transaction only at commit", async ({ skip }) => {
-      skip(f.storage.capabilities.concurrentTransactions === false, "a single-session storage cannot read around an open transaction");
+    it("cancels, retries and fails inside a transaction only at commit", async () => {
       const pending = await f.enqueueOne({ priority: -1 });
       const running = await f.enqueueOne();
       const claimed = await f.claimOne();
@@ -97,11 +114,13 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       const transaction = f.storage.transactionOpen();
       await f.storage.taskCancel({ queueName: f.queueName, taskId: pending.id, tx: transaction.tx });
       await f.storage.taskRetry({ ...f.ref(claimed), delayMs: 60_000, errorMessage: "later", tx: transaction.tx });
-      expect((await f.existingTask(pending.id)).state).toBe("pending");
-      expect((await f.existingTask(running.id)).state).toBe("in_progress");
+      const states = async () => [(await f.existingTask(pending.id)).state, (await f.existingTask(running.id)).state];
+      const outside = await f.readOutside(transaction.tx, states);
+      if (f.readsAroundTransactions) expect(await outside.answer).toEqual(["pending", "in_progress"]);
+      else expect(outside.waiting()).toBe(true);
       await transaction.commit();
-      expect((await f.existingTask(pending.id)).state).toBe("cancelled");
-      expect((await f.existingTask(running.id)).state).toBe("pending");
+      if (!f.readsAroundTransactions) expect(await outside.answer).toEqual(["cancelled", "pending"]);
+      expect(await states()).toEqual(["cancelled", "pending"]);
     });
   });
 }

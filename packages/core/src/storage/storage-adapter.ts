@@ -229,8 +229,9 @@ export interface StorageCapabilities {
   /**
    * A statement made outside an open transaction runs while that transaction stays open. False
    * for single-session engines such as PGlite, where it waits until the transaction ends (so a
-   * caller must not wait on it while holding the transaction); conformance cases that read around
-   * an open transaction are skipped then. Omitted means true.
+   * caller must not wait on it while holding the transaction); the conformance cases that read
+   * around an open transaction check that such a read is held back and then sees the committed
+   * state. Omitted means true.
    */
   concurrentTransactions?: boolean;
   /** The storage implements {@link StorageAdapter.transactionOpenGroup}. Omitted means false. */
