@@ -2,7 +2,7 @@ import { expect } from "vitest";
 import { newTaskId } from "../ids.js";
 import { RetryPolicy } from "../retry-policy.js";
 import type { AttemptRecord, ClaimedTask, NewTask, TaskRecord } from "../storage/records.js";
-import type { StorageAdapter, StorageEvent, StorageSubscription } from "../storage/storage-adapter.js";
+import type { StorageAdapter, StorageEvent, StorageSubscription, StorageTransaction } from "../storage/storage-adapter.js";
 import { ManualClock } from "../testing/manual-clock.js";
 import type { ConformanceHarness, ConformanceOptions } from "./conformance-harness.js";
 
@@ -174,6 +174,24 @@ export class ConformanceFixture<Tx> {
     answer.catch(() => undefined);
     await this.storage.scheduleDelete({ queueName: this.queueName, tx });
     return { answer, waiting: () => !answered };
+  }
+
+  /**
+   * Reads with `read` from outside the open `transaction`, commits it, and checks what the read
+   * saw: with `whileOpen` where the read answers while the transaction is open; on a
+   * single-session storage, that the read is held back, then with `afterCommit` once the commit
+   * has let it run.
+   */
+  async commitAroundRead<T>(
+    transaction: StorageTransaction<Tx>,
+    read: () => Promise<T>,
+    checks: { whileOpen(seen: T): void; afterCommit(seen: T): void },
+  ): Promise<void> {
+    const outside = await this.readOutside(transaction.tx, read);
+    if (this.readsAroundTransactions) checks.whileOpen(await outside.answer);
+    else expect(outside.waiting(), "a read outside the open transaction is held back").toBe(true);
+    await transaction.commit();
+    if (!this.readsAroundTransactions) checks.afterCommit(await outside.answer);
   }
 
   /** Subscribes to the storage and records every event until the test ends. */

@@ -20,19 +20,17 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       const transaction = f.storage.transactionOpen();
       const outcomes = await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [task], tx: transaction.tx });
       expect(outcomes).toEqual([{ id: task.id, deduplicated: false }]);
-      const outside = await f.readOutside(transaction.tx, async () => ({ task: await f.task(task.id), claimed: await f.claim() }));
+      await f.commitAroundRead(transaction, async () => ({ task: await f.task(task.id), claimed: await f.claim() }), {
+        whileOpen: (seen) => expect(seen).toEqual({ task: null, claimed: [] }),
+        afterCommit: (seen) => {
+          expect(seen.task).toMatchObject({ state: "pending" });
+          expect(seen.claimed.map((claimedTask) => claimedTask.id)).toEqual([task.id]);
+        },
+      });
+      // Where the read ran while the transaction was open, it claimed nothing: the task waits now.
       if (f.readsAroundTransactions) {
-        expect(await outside.answer).toEqual({ task: null, claimed: [] });
-        await transaction.commit();
         expect(await f.existingTask(task.id)).toMatchObject({ state: "pending" });
         expect((await f.claimOne()).id).toBe(task.id);
-      } else {
-        // A single-session storage holds the outside read back until the commit, then answers it.
-        expect(outside.waiting()).toBe(true);
-        await transaction.commit();
-        const { task: seen, claimed } = await outside.answer;
-        expect(seen).toMatchObject({ state: "pending" });
-        expect(claimed.map((claimedTask) => claimedTask.id)).toEqual([task.id]);
       }
     });
 
@@ -61,20 +59,16 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       const transaction = f.storage.transactionOpen();
       await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [sideTask], tx: transaction.tx });
       await f.storage.taskComplete({ ...f.ref(claimed), output: 1, followUps: [{ queueName: f.queueName, task: followUp }], tx: transaction.tx });
-      const outside = await f.readOutside(transaction.tx, async () => ({ claimed: await f.task(claimed.id), followUp: await f.task(followUp.id) }));
-      if (f.readsAroundTransactions) {
-        const seen = await outside.answer;
-        expect(seen.claimed).toMatchObject({ state: "in_progress" });
-        expect(seen.followUp).toBeNull();
-      } else {
-        expect(outside.waiting()).toBe(true);
-      }
-      await transaction.commit();
-      if (!f.readsAroundTransactions) {
-        const seen = await outside.answer;
-        expect(seen.claimed).toMatchObject({ state: "succeeded", output: 1 });
-        expect(seen.followUp).toMatchObject({ state: "pending" });
-      }
+      await f.commitAroundRead(transaction, async () => ({ claimed: await f.task(claimed.id), followUp: await f.task(followUp.id) }), {
+        whileOpen: (seen) => {
+          expect(seen.claimed).toMatchObject({ state: "in_progress" });
+          expect(seen.followUp).toBeNull();
+        },
+        afterCommit: (seen) => {
+          expect(seen.claimed).toMatchObject({ state: "succeeded", output: 1 });
+          expect(seen.followUp).toMatchObject({ state: "pending" });
+        },
+      });
       expect(await f.existingTask(claimed.id)).toMatchObject({ state: "succeeded", output: 1 });
       expect(await f.existingTask(followUp.id)).toMatchObject({ state: "pending" });
       expect(await f.existingTask(sideTask.id)).toMatchObject({ state: "pending" });
@@ -115,11 +109,10 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       await f.storage.taskCancel({ queueName: f.queueName, taskId: pending.id, tx: transaction.tx });
       await f.storage.taskRetry({ ...f.ref(claimed), delayMs: 60_000, errorMessage: "later", tx: transaction.tx });
       const states = async () => [(await f.existingTask(pending.id)).state, (await f.existingTask(running.id)).state];
-      const outside = await f.readOutside(transaction.tx, states);
-      if (f.readsAroundTransactions) expect(await outside.answer).toEqual(["pending", "in_progress"]);
-      else expect(outside.waiting()).toBe(true);
-      await transaction.commit();
-      if (!f.readsAroundTransactions) expect(await outside.answer).toEqual(["cancelled", "pending"]);
+      await f.commitAroundRead(transaction, states, {
+        whileOpen: (seen) => expect(seen).toEqual(["pending", "in_progress"]),
+        afterCommit: (seen) => expect(seen).toEqual(["cancelled", "pending"]),
+      });
       expect(await states()).toEqual(["cancelled", "pending"]);
     });
   });
