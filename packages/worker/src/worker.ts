@@ -80,7 +80,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   /** Attempts started by the claim loop (not by `processNextTask`); they fill the slots. */
   #slotsInUse = 0;
   /** What shutdown waits for: the attempts, commit groups and cancellations started here. */
-  readonly #loopAttempts = new Set<Promise<void>>();
+  readonly #inFlight = new Set<Promise<void>>();
   /**
    * Follow-ups written claimed for this worker (a job's next steps), waiting for a free slot,
    * their leases kept; they take slots before any new claim.
@@ -311,14 +311,14 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
 
   /** Counts `work` (it never rejects) as in flight until it settles: shutdown waits for it. */
   #keepInFlight(work: Promise<void>): void {
-    this.#loopAttempts.add(work);
-    void work.then(() => this.#loopAttempts.delete(work));
+    this.#inFlight.add(work);
+    void work.then(() => this.#inFlight.delete(work));
   }
 
   async #finishInFlight(): Promise<void> {
     this.#clearTimers();
     this.#startContinuations();
-    if (this.#loopAttempts.size > 0) {
+    if (this.#inFlight.size > 0) {
       let graceTimer: ReturnType<typeof setTimeout> | undefined;
       const graceOver = new Promise<"grace over">((resolve) => {
         graceTimer = setTimeout(() => resolve("grace over"), this.#options.shutdownTimeoutMs);
@@ -352,7 +352,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
 
   /** Resolves when no attempt is in flight, counting the follow-ups that continue one meanwhile. */
   async #attemptsSettled(): Promise<void> {
-    while (this.#loopAttempts.size > 0) await Promise.all([...this.#loopAttempts]);
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   async #subscribe(): Promise<void> {
