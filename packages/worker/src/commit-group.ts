@@ -19,6 +19,12 @@ interface PendingCompletion {
 }
 
 /**
+ * How many subtransaction ids Postgres keeps per session in shared memory: a group whose attempts
+ * wrote in more savepoints than this marks every snapshot taken meanwhile as overflowed.
+ */
+export const CACHED_SUBTRANSACTIONS_PER_SESSION = 64;
+
+/**
  * Runs claimed attempts in commit groups (the worker's `groupCommit` option): the attempts of a
  * group run one after another in one transaction, each inside its own savepoint, and the group
  * then completes all of its successes and commits once. An attempt that fails rolls back to its
@@ -38,10 +44,20 @@ export class CommitGroupRunner<Tx> {
    */
   readonly #waiting = new Map<string, () => void>();
 
-  /** @throws {@link ConfigError} when the storage has no group transactions. */
-  constructor(storage: StorageAdapter<Tx>, logger: Logger) {
+  /**
+   * Warns when `groupSize` is above {@link CACHED_SUBTRANSACTIONS_PER_SESSION}.
+   *
+   * @throws {@link ConfigError} when the storage has no group transactions.
+   */
+  constructor(storage: StorageAdapter<Tx>, groupSize: number, logger: Logger) {
     if (typeof storage.transactionOpenGroup !== "function" || storage.capabilities.groupCommit !== true) {
       throw new ConfigError("groupCommit needs a storage that supports group commit (PgStorage on a pg.Pool); this one does not");
+    }
+    if (groupSize > CACHED_SUBTRANSACTIONS_PER_SESSION) {
+      logger.warn(
+        { groupCommit: groupSize },
+        `groupCommit is above ${CACHED_SUBTRANSACTIONS_PER_SESSION}: when its attempts write, a group's savepoints outgrow the subtransactions Postgres caches per session, and every session's visibility checks slow down until the group commits`,
+      );
     }
     this.#storage = storage;
     this.#logger = logger;

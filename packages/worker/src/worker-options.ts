@@ -21,8 +21,9 @@ export interface WorkerOptions {
    * `cx.tx`: they save a transaction each. The attempts of a group run one at a time, so give
    * every group short work; a task that fails rolls back only its own writes, but one that times
    * out or loses its lease sends the whole group's successes back for a retry. Needs a storage with
-   * the `groupCommit` capability (PgStorage on a pg.Pool). Default 1: every attempt has its own
-   * transaction.
+   * the `groupCommit` capability (PgStorage on a pg.Pool). Keep it at 64 or below when the
+   * attempts write: above that the worker logs a warning, as a group's savepoints then outgrow the
+   * subtransactions Postgres caches per session. Default 1: every attempt has its own transaction.
    */
   groupCommit?: number;
   /** Where the worker logs. Default: warnings and errors to the console. */

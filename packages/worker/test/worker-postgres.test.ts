@@ -174,6 +174,18 @@ describe("Worker on Postgres", () => {
     expect(await effectStats(db.pool)).toEqual({ rows: 4, distinctKeys: 4, duplicateKeys: 0 });
   });
 
+  it("warns when groupCommit is above the 64 subtransactions Postgres caches per session", async () => {
+    const queue = await queueNamed("grouped-large");
+    const task: Task<Item, unknown, Tx> = { execute() {} };
+    const warnings: string[] = [];
+    const logger = { ...quiet, warn: (_fields: object, message: string) => void warnings.push(message) };
+    new Worker(queue, task, { concurrency: 64, groupCommit: 64, logger });
+    expect(warnings).toEqual([]);
+    new Worker(queue, task, { concurrency: 65, groupCommit: 65, logger });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/groupCommit is above 64/);
+  });
+
   it("drains 200 tasks that never touch cx.tx through bulk acknowledgements, opening no transaction", async () => {
     const queue = await queueNamed("bulk");
     const completeMany = vi.spyOn(db.storage, "taskCompleteMany");
