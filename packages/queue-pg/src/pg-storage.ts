@@ -15,6 +15,7 @@ import {
   type EnqueueOutcome,
   type FailOutcome,
   type FollowUpTask,
+  type GroupOpenOptions,
   type HeartbeatOutcome,
   type LeaderLock,
   type Logger,
@@ -148,7 +149,14 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     this.#channels = notificationChannels(schema);
     this.#listener = new NotificationListener(this.#driver, this.#channels, logger);
     const pg = this.#driver.kind === "pg";
-    this.capabilities = { parallelClaims: pg, crossProcessEvents: pg, durable: true, concurrentTransactions: pg, groupCommit: pg };
+    this.capabilities = {
+      parallelClaims: pg,
+      crossProcessEvents: pg,
+      durable: true,
+      concurrentTransactions: pg,
+      groupCommit: pg,
+      groupPipeline: this.#driver.pipelinesGroups,
+    };
     this.#statements = {
       enqueue: enqueueStatements(quoted, DEFAULT_SETTINGS_VALUES),
       complete: completeStatement(quoted),
@@ -525,12 +533,20 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   /**
    * A transaction that attempts share one after another, each in its own savepoint (group
    * commit). On a pg.Pool only: PGlite runs one statement per query, and the group releases one
-   * savepoint and marks the next in a single round trip.
+   * savepoint and marks the next in a single round trip. With `{ pipelined: true }` the attempts
+   * may run side by side, their statements sent ahead of their turn on a connection in pipeline
+   * mode (see {@link GroupOpenOptions}); needs node-postgres' own clients.
    *
-   * @throws {@link ConfigError} on PGlite.
+   * @throws {@link ConfigError} on PGlite, and for `pipelined` on clients that cannot pipeline.
    */
-  transactionOpenGroup(): StorageTransactionGroup<PgQueryable> {
+  transactionOpenGroup(options: GroupOpenOptions = {}): StorageTransactionGroup<PgQueryable> {
     if (!this.capabilities.groupCommit) throw new ConfigError("Group commit needs PgStorage on a pg.Pool; PGlite does not support it");
+    if (options.pipelined === true) {
+      if (!this.capabilities.groupPipeline || this.#driver.transactionOpenPipelinedGroup === undefined) {
+        throw new ConfigError("Pipelined commit groups need a pg.Pool of node-postgres' own clients (not pg-native)");
+      }
+      return this.#driver.transactionOpenPipelinedGroup();
+    }
     return new PgTransactionGroup(this.#driver.transactionOpen());
   }
 

@@ -207,9 +207,10 @@ export interface StorageAdapter<Tx = unknown> {
   /**
    * Optional (capability `groupCommit`): starts a transaction that several attempts share, one
    * after another, each inside its own savepoint, so that short attempts writing through `cx.tx`
-   * share one commit. Opens lazily like {@link transactionOpen}.
+   * share one commit. Opens lazily like {@link transactionOpen}. With `pipelined` (capability
+   * `groupPipeline`) the members may run side by side: see {@link GroupOpenOptions}.
    */
-  transactionOpenGroup?(): StorageTransactionGroup<Tx>;
+  transactionOpenGroup?(options?: GroupOpenOptions): StorageTransactionGroup<Tx>;
 
   /** Releases connections and listeners the storage opened itself (never a pool it was given). */
   close(): Promise<void>;
@@ -236,6 +237,22 @@ export interface StorageCapabilities {
   concurrentTransactions?: boolean;
   /** The storage implements {@link StorageAdapter.transactionOpenGroup}. Omitted means false. */
   groupCommit?: boolean;
+  /** Its groups take `{ pipelined: true }` ({@link GroupOpenOptions}). Omitted means false. */
+  groupPipeline?: boolean;
+}
+
+/** Options of {@link StorageAdapter.transactionOpenGroup}. */
+export interface GroupOpenOptions {
+  /**
+   * Members may run side by side. Each member's statements are sent as soon as it makes them,
+   * nested after the savepoints of the members that wrote before it; a member receives its
+   * results only once every member that wrote before it has committed or rolled back. When one of
+   * those rolls back, or sends another statement after later members have written, the later
+   * members' statements are undone and sent again, unseen by them, so every member sees the
+   * results it would have seen had the members run one after another. Default false: members
+   * take turns.
+   */
+  pipelined?: boolean;
 }
 
 /** Parameters of {@link StorageAdapter.queueUpsert}. */
@@ -438,7 +455,7 @@ export interface StorageTransactionGroup<Tx> extends StorageTransaction<Tx> {
    * The next member's transaction. Its first query first marks a savepoint; `commit` keeps its
    * work in the group (it commits with the group); `rollback` undoes its work alone, back to its
    * savepoint; `discard` discards the whole group, connection included. Start a member only after
-   * the previous one has committed or rolled back.
+   * the previous one has committed or rolled back, unless the group is pipelined.
    */
   member(): StorageTransaction<Tx>;
 }

@@ -1,4 +1,4 @@
-import type { LeaderLock, StorageTransaction } from "@underway/core";
+import type { LeaderLock, StorageTransaction, StorageTransactionGroup } from "@underway/core";
 import type { PgQueryable } from "../pg-queryable.js";
 import type { SqlStatement } from "./sql-statement.js";
 
@@ -29,6 +29,10 @@ export interface DatabaseDriver {
   withTransaction<T>(work: (queryable: PgQueryable) => Promise<T>): Promise<T>;
   /** A lazily opened transaction for one attempt. */
   transactionOpen(): StorageTransaction<PgQueryable>;
+  /** Whether {@link transactionOpenPipelinedGroup} is there to call. */
+  readonly pipelinesGroups: boolean;
+  /** A commit group whose members may run side by side, on a connection in pipeline mode. */
+  transactionOpenPipelinedGroup?(): StorageTransactionGroup<PgQueryable>;
   /** Takes a session-long exclusive lock named by `scopedKey`, or returns null. */
   lockTry(scopedKey: [string, string]): Promise<LeaderLock | null>;
   /** Opens a connection that LISTENs on `channels` and calls `onNotification`. */

@@ -42,6 +42,8 @@ export class PgliteDriver implements DatabaseDriver {
     return this.#pglite.transaction((transaction) => work(transaction as unknown as PgQueryable));
   }
 
+  readonly pipelinesGroups = false;
+
   transactionOpen(): StorageTransaction<PgQueryable> {
     const transaction: PgliteTransaction = new PgliteTransaction(this.#pglite, () => this.#transactions.delete(transaction));
     this.#transactions.add(transaction);

@@ -1,9 +1,11 @@
-import type { LeaderLock, Logger, StorageTransaction } from "@underway/core";
+import type { LeaderLock, Logger, StorageTransaction, StorageTransactionGroup } from "@underway/core";
 import type { Client, ClientConfig, Pool, PoolClient } from "pg";
 import { isConnectionError, mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import type { DatabaseDriver, ListenConnection, RawNotification } from "./database-driver.js";
+import { PipelinedTransactionGroup } from "./pipelined-transaction-group.js";
 import { PoolTransaction } from "./pool-transaction.js";
+import { PrefixedQuery } from "./prefixed-query.js";
 import type { SqlStatement } from "./sql-statement.js";
 
 /** The `application_name` of the listening connection, so operators (and fault tests) can spot it. */
@@ -18,9 +20,13 @@ export class PoolDriver implements DatabaseDriver {
   #logger: Logger;
   #dedicatedClients = new Set<Client>();
 
+  /** Whether the pool's clients are node-postgres' own, which can pipeline (pg-native ones cannot). */
+  readonly pipelinesGroups: boolean;
+
   constructor(pool: Pool, logger: Logger) {
     this.#pool = pool;
     this.#logger = logger;
+    this.pipelinesGroups = PrefixedQuery.supportedBy(pool);
   }
 
   async run(statement: SqlStatement, values: unknown[]): Promise<any[]> {
@@ -70,6 +76,10 @@ export class PoolDriver implements DatabaseDriver {
 
   transactionOpen(): StorageTransaction<PgQueryable> {
     return new PoolTransaction(this.#pool);
+  }
+
+  transactionOpenPipelinedGroup(): StorageTransactionGroup<PgQueryable> {
+    return new PipelinedTransactionGroup(this.#pool);
   }
 
   async lockTry([scope, key]: [string, string]): Promise<LeaderLock | null> {
