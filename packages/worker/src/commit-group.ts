@@ -33,10 +33,16 @@ export const CACHED_SUBTRANSACTIONS_PER_SESSION = 64;
  *
  * An attempt claimed longer than one heartbeat ago runs on its own instead, with its own
  * heartbeat, so that waiting for its turn can never cost it its lease (three heartbeats).
+ *
+ * Pipelined (the worker's `groupPipeline` option), the attempts of a group start together and
+ * the storage's pipelined group orders their statements; the group completes and commits once
+ * every attempt in it has ended.
  */
 export class CommitGroupRunner<Tx> {
   readonly #storage: StorageAdapter<Tx>;
   readonly #logger: Logger;
+  /** Attempts of a group run side by side (the worker's `groupPipeline` option). */
+  readonly #pipelined: boolean;
   #stopping = false;
   /**
    * Claimed tasks waiting for their turn in a group, by id: what ends one cancelled instead (its
@@ -49,10 +55,14 @@ export class CommitGroupRunner<Tx> {
    *
    * @throws {@link ConfigError} when the storage has no group transactions.
    */
-  constructor(storage: StorageAdapter<Tx>, groupSize: number, logger: Logger) {
+  constructor(storage: StorageAdapter<Tx>, groupSize: number, logger: Logger, pipelined = false) {
     if (typeof storage.transactionOpenGroup !== "function" || storage.capabilities.groupCommit !== true) {
       throw new ConfigError("groupCommit needs a storage that supports group commit (PgStorage on a pg.Pool); this one does not");
     }
+    if (pipelined && storage.capabilities.groupPipeline !== true) {
+      throw new ConfigError("groupPipeline needs a storage whose commit groups can pipeline (PgStorage on a pg.Pool of node-postgres clients); this one cannot");
+    }
+    this.#pipelined = pipelined;
     if (groupSize > CACHED_SUBTRANSACTIONS_PER_SESSION) {
       logger.warn(
         { groupCommit: groupSize },
@@ -100,6 +110,8 @@ export class CommitGroupRunner<Tx> {
     let pending: PendingCompletion[] = [];
     const finishing: Array<Promise<void>> = [];
     const attempts: Array<Promise<void>> = [];
+    /** Pipelined: the group's members still running, all of which end before it does. */
+    let running: Array<Promise<void>> = [];
     for (const task of tasks) {
       // Not waiting any more: it was cancelled meanwhile, and has ended.
       if (!this.#waiting.delete(task.id)) continue;
@@ -112,11 +124,12 @@ export class CommitGroupRunner<Tx> {
         continue;
       }
       if (group !== null && group.isEnded) {
-        finishing.push(this.#finish(group, pending));
+        finishing.push(this.#finishAfter(running, group, pending));
         group = null;
         pending = [];
+        running = [];
       }
-      group ??= this.#storage.transactionOpenGroup!();
+      group ??= this.#storage.transactionOpenGroup!(this.#pipelined ? { pipelined: true } : undefined);
       const members = pending;
       let settled!: () => void;
       const memberSettled = new Promise<void>((resolve) => {
@@ -131,11 +144,19 @@ export class CommitGroupRunner<Tx> {
           }),
       });
       attempts.push(attempt);
-      await Promise.race([memberSettled, attempt]);
+      const ended = Promise.race([memberSettled, attempt]);
+      if (this.#pipelined) running.push(ended);
+      else await ended;
     }
-    if (group !== null) finishing.push(this.#finish(group, pending));
+    if (group !== null) finishing.push(this.#finishAfter(running, group, pending));
     await Promise.all(finishing);
     await Promise.all(attempts);
+  }
+
+  /** {@link #finish} once every member in `running` has ended. */
+  async #finishAfter(running: ReadonlyArray<Promise<void>>, group: StorageTransactionGroup<Tx>, pending: PendingCompletion[]): Promise<void> {
+    await Promise.all(running);
+    await this.#finish(group, pending);
   }
 
   /** Completes the group's successes and commits; on any failure, none of them is kept. */

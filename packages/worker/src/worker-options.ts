@@ -26,6 +26,20 @@ export interface WorkerOptions {
    * subtransactions Postgres caches per session. Default 1: every attempt has its own transaction.
    */
   groupCommit?: number;
+  /**
+   * With `groupCommit`: the attempts of a group run side by side instead of taking turns. Each
+   * attempt's statements through `cx.tx` are sent as soon as it makes them, nested after the
+   * savepoints of the attempts that wrote before it, so one round trip serves many attempts; an
+   * attempt receives its results only once every attempt that wrote before it in the group has
+   * finished, and when one of those rolls back (or sends another statement after later attempts
+   * have written) the later attempts' statements are rolled back and sent again, unseen by them.
+   * Every attempt thus sees what it would have seen had the group taken turns. Best for attempts
+   * that make one or two statements; an attempt's timeout includes the time its results wait for
+   * the attempts before it, and statements with effects a rollback cannot undo (sequence values,
+   * session-level advisory locks) may take effect more than once. Needs a storage with the
+   * `groupPipeline` capability (PgStorage on a pg.Pool of node-postgres clients). Default false.
+   */
+  groupPipeline?: boolean;
   /** Where the worker logs. Default: warnings and errors to the console. */
   logger?: Logger;
   /** Jitter source for retry backoff, uniform in [0, 1); injectable for tests. Default `Math.random`. */
@@ -40,6 +54,7 @@ export interface ResolvedWorkerOptions {
   claimBatchSize: number;
   pruneIntervalMs: number;
   groupCommit: number;
+  groupPipeline: boolean;
   logger: Logger;
   random: RandomSource;
 }
@@ -68,6 +83,9 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   const shutdownTimeoutMs = timerDuration(options.shutdownTimeoutMs ?? WORKER_DEFAULTS.shutdownTimeoutMs, "shutdownTimeoutMs", 0);
   const pruneIntervalMs = timerDuration(options.pruneIntervalMs ?? WORKER_DEFAULTS.pruneIntervalMs, "pruneIntervalMs", 0);
   const groupCommit = positiveInteger(options.groupCommit ?? 1, "groupCommit");
+  const groupPipeline = options.groupPipeline ?? false;
+  if (typeof groupPipeline !== "boolean") throw new ConfigError(`groupPipeline must be true or false, got ${String(groupPipeline)}`);
+  if (groupPipeline && groupCommit < 2) throw new ConfigError("groupPipeline runs the attempts of a commit group side by side; set groupCommit to 2 or more");
   const logger = options.logger ?? defaultLogger;
   for (const level of ["debug", "info", "warn", "error"] as const) {
     if (typeof logger[level] !== "function") {
@@ -76,7 +94,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   }
   const random = options.random ?? Math.random;
   if (typeof random !== "function") throw new ConfigError("random must be a function returning a number in [0, 1)");
-  return { concurrency, pollIntervalMs, shutdownTimeoutMs, claimBatchSize, pruneIntervalMs, groupCommit, logger, random };
+  return { concurrency, pollIntervalMs, shutdownTimeoutMs, claimBatchSize, pruneIntervalMs, groupCommit, groupPipeline, logger, random };
 }
 
 function positiveInteger(value: unknown, name: string): number {

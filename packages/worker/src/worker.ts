@@ -134,7 +134,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     this.#continuations = new ContinuationQueue(queue.storage as StorageAdapter<unknown>, {
       reportError: (error, message, fields) => this.#reportError(error, message, fields),
     });
-    this.#groups = this.#options.groupCommit > 1 ? new CommitGroupRunner(queue.storage, this.#options.groupCommit, this.#options.logger) : null;
+    this.#groups = this.#options.groupCommit > 1 ? new CommitGroupRunner(queue.storage, this.#options.groupCommit, this.#options.logger, this.#options.groupPipeline) : null;
     this.#stopped = new Promise<void>((resolve) => {
       this.#resolveStopped = resolve;
     });

@@ -4,6 +4,7 @@ import { PgStorage } from "@underway/queue-pg";
 import { createEffectsTable, createTestDatabase, effectStats, insertEffect, listEffectKeys } from "@underway/queue-pg/testing";
 import pg from "pg";
 import { waitFor } from "../../../test/support/source-process.js";
+import { CommitGroupRunner } from "../src/commit-group.js";
 import { Worker, gracefulShutdown } from "../src/index.js";
 import { aborted, deferred, recordEvents, work } from "./support/worker-harness.js";
 
@@ -172,6 +173,75 @@ describe("Worker on Postgres", () => {
     // The two tasks that had finished before it in the group were sent back, not committed.
     expect(events.of("task:retry").length).toBeGreaterThanOrEqual(3);
     expect(await effectStats(db.pool)).toEqual({ rows: 4, distinctKeys: 4, duplicateKeys: 0 });
+  });
+
+  it.each([
+    ["one statement", false],
+    ["two statements", true],
+  ])("pipelined groups (%s per task) commit side by side, rolling back only the writes of the task that failed", async (_label, readsFirst) => {
+    const queue = await queueNamed(readsFirst ? "pipelined-two" : "pipelined-one");
+    const task: Task<Item, unknown, Tx> = {
+      retryPolicy: { maxAttempts: 1 },
+      async execute(cx, { n }) {
+        const txid = readsFirst ? (await cx.tx.query("select txid_current()::text as txid")).rows[0].txid : undefined;
+        await insertEffect(cx.tx, `effect-${n}`, txid);
+        if (n === 7) throw new Error("failed after the insert");
+        return { n };
+      },
+    };
+    const ids = await queue.enqueueMany(task, Array.from({ length: 40 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 20, groupCommit: 5, groupPipeline: true, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 39 && events.of("task:failed").length === 1, { message: "40 outcomes" });
+    await worker.shutdown();
+    await running;
+
+    expect(await effectStats(db.pool)).toEqual({ rows: 39, distinctKeys: 39, duplicateKeys: 0 });
+    expect(await listEffectKeys(db.pool)).not.toContain("effect-7");
+    expect(events.of("task:failed")).toMatchObject([{ taskId: ids[7] }]);
+    expect(events.of("task:retry")).toEqual([]);
+    expect(await db.storage.taskGet({ taskId: ids[8]! })).toMatchObject({ state: "succeeded", output: { n: 8 } });
+    if (readsFirst) {
+      const { rows } = await db.pool.query("select count(distinct note)::int as transactions from app_effect");
+      expect(rows[0].transactions).toBeLessThanOrEqual(13);
+    }
+  });
+
+  it("pipelined groups retry the whole group, writes included, when one of its tasks times out, and write each effect once", async () => {
+    const queue = await queueNamed("pipelined-timeout");
+    let slowAttempts = 0;
+    const task: Task<Item, unknown, Tx> = {
+      timeoutMs: 2_000,
+      retryPolicy: { maxAttempts: 10, initialIntervalMs: 10, maxIntervalMs: 10, jitterFactor: 0 },
+      async execute(cx, { n }) {
+        await insertEffect(cx.tx, `effect-${n}`);
+        if (n === 2 && ++slowAttempts === 1) await Promise.race([aborted(cx.signal), work(10_000)]);
+      },
+    };
+    await queue.enqueueMany(task, Array.from({ length: 4 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 4, groupCommit: 4, groupPipeline: true, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 4, { message: "4 successes" });
+    await worker.shutdown();
+    await running;
+
+    expect(events.of("task:timed-out")).toHaveLength(1);
+    expect(events.of("task:retry").length).toBeGreaterThanOrEqual(3);
+    expect(await effectStats(db.pool)).toEqual({ rows: 4, distinctKeys: 4, duplicateKeys: 0 });
+  });
+
+  it("rejects groupPipeline on a storage whose groups cannot pipeline", async () => {
+    const queue = await queueNamed("pipelined-unsupported");
+    const task: Task<Item, unknown, Tx> = { execute() {} };
+    const withoutPipelines = {
+      transactionOpenGroup: db.storage.transactionOpenGroup.bind(db.storage),
+      capabilities: { ...db.storage.capabilities, groupPipeline: false },
+    } as unknown as PgStorage;
+    expect(() => new CommitGroupRunner(withoutPipelines, 2, quiet, true)).toThrow(/groupPipeline needs a storage/);
+    expect(() => new CommitGroupRunner(withoutPipelines, 2, quiet, false)).not.toThrow();
+    expect(() => new Worker(queue, task, { groupCommit: 2, groupPipeline: true, logger: quiet })).not.toThrow();
   });
 
   it("warns when groupCommit is above the 64 subtransactions Postgres caches per session", async () => {

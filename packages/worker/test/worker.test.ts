@@ -34,6 +34,8 @@ describe("Worker options", () => {
     [{ pollIntervalMs: 0 }, /pollIntervalMs/],
     [{ shutdownTimeoutMs: -5 }, /shutdownTimeoutMs/],
     [{ pruneIntervalMs: Number.NaN }, /pruneIntervalMs/],
+    [{ groupPipeline: "yes" as unknown as boolean }, /groupPipeline must be true or false/],
+    [{ groupPipeline: true }, /set groupCommit to 2 or more/],
   ])("rejects %o at construction", async (options, message) => {
     const { queue } = await setup();
     const task: Task<Item, unknown, Tx> = { execute() {} };
