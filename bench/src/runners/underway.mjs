@@ -17,12 +17,12 @@ const poolSize = 20;
  * Worker settings per profile: "default" is the worker's defaults at concurrency 10 (claim batch
  * = concurrency); "best" is the setting that drained no-op tasks fastest here; "appRow" the one
  * that drained cx.tx tasks fastest (group commit: 50 attempts share a transaction, under the 64
- * subtransactions Postgres caches per session).
+ * subtransactions Postgres caches per session; pipelined, so one round trip serves many attempts).
  */
 const workerProfiles = {
   default: { concurrency: 10 },
   best: { concurrency: 500, claimBatchSize: 500 },
-  appRow: { concurrency: 200, claimBatchSize: 200, groupCommit: 50 },
+  appRow: { concurrency: 200, claimBatchSize: 200, groupCommit: 50, groupPipeline: true },
 };
 
 function version() {
