@@ -42,8 +42,10 @@ describe("SIGKILL chaos", () => {
       await queue.enqueueMany(task, Array.from({ length: 2_000 }, (_, offset) => ({ n: start + offset })));
     }
     const environment = { DATABASE_URL: db.url, QUEUE_NAME, MODE: "effect", HEARTBEAT_MS: String(HEARTBEAT_MS), CONCURRENCY: "10", EVENTS: "1" };
-    // The first slot's worker commits in groups of 5, so group commit is killed mid-group too.
-    const environmentFor = (slot: number) => (slot === 0 ? { ...environment, GROUP_COMMIT: "5" } : environment);
+    // The first slot's worker commits in groups of 5 and the second in pipelined groups of 5, so
+    // both kinds of group are killed mid-group too.
+    const environmentFor = (slot: number) =>
+      slot === 0 ? { ...environment, GROUP_COMMIT: "5" } : slot === 1 ? { ...environment, GROUP_COMMIT: "5", GROUP_PIPELINE: "1" } : environment;
     const started = Date.now();
     workers.push(...(await Promise.all(Array.from({ length: WORKERS }, (_, slot) => startWorkerProcess(environmentFor(slot))))));
 

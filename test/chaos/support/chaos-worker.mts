@@ -1,6 +1,6 @@
 // A worker in its own process, for the chaos scenarios. Configured by environment:
 //   DATABASE_URL, QUEUE_NAME, MODE (effect | long | noop), HEARTBEAT_MS, WORK_MS, CONCURRENCY,
-//   POLL_INTERVAL_MS, GROUP_COMMIT (the worker's groupCommit), EVENTS=1 (print every task event), RSS_EVERY_MS (print memory periodically).
+//   POLL_INTERVAL_MS, GROUP_COMMIT (the worker's groupCommit), GROUP_PIPELINE=1 (its groupPipeline), EVENTS=1 (print every task event), RSS_EVERY_MS (print memory periodically).
 // Prints `ready <pid>` once the worker runs, then one line per reported fact, and `stopped` after
 // a graceful shutdown (SIGTERM).
 import pg from "pg";
@@ -31,6 +31,7 @@ const worker = new Worker(queue, task, {
   claimBatchSize: concurrency,
   pollIntervalMs: Number(environment.POLL_INTERVAL_MS ?? "250"),
   groupCommit: Number(environment.GROUP_COMMIT ?? "1"),
+  groupPipeline: environment.GROUP_PIPELINE === "1",
   shutdownTimeoutMs: 5_000,
   logger: silentLogger,
 });
