@@ -76,7 +76,8 @@ describe("pg_terminate_backend chaos", () => {
     const queue = await Queue.builder<ChaosInput>().name(queueName).storage(db.storage).build();
     const task = chaosTask({ mode: "effect", heartbeatMs: HEARTBEAT_MS });
     const environment = { DATABASE_URL: db.url, QUEUE_NAME: queueName, MODE: "effect", HEARTBEAT_MS: String(HEARTBEAT_MS), POLL_INTERVAL_MS: "250" };
-    const cutWorkers = await Promise.all([startWorkerProcess(environment), startWorkerProcess(environment)]);
+    // The second worker runs its attempts in pipelined commit groups, cut mid-group too.
+    const cutWorkers = await Promise.all([startWorkerProcess(environment), startWorkerProcess({ ...environment, GROUP_COMMIT: "5", GROUP_PIPELINE: "1" })]);
     workers.push(...cutWorkers);
     await queue.enqueueMany(task, Array.from({ length: tasks }, (_, n) => ({ n })));
     const database = db;
