@@ -199,6 +199,21 @@ it("discards the whole group when a member is discarded: statements still waitin
   expect(await notes()).toEqual([]);
 });
 
+it("ends the rollback a later member asked for when the group is discarded before its turn", async () => {
+  const group = openGroup();
+  const first = group.member();
+  const later = group.member();
+  const firstInsert = insertNote(first, "first");
+  const laterInsert = insertNote(later, "later");
+  laterInsert.catch(() => undefined);
+  const laterRollback = later.rollback();
+  await firstInsert;
+  await first.discard(new Error("timed out"));
+  await expect(laterRollback).resolves.toBeUndefined();
+  await expect(laterInsert).rejects.toBeInstanceOf(StorageError);
+  expect(await notes()).toEqual([]);
+});
+
 it("refuses to commit while a member has not ended, and then keeps nothing", async () => {
   const group = openGroup();
   const running = group.member();

@@ -116,7 +116,9 @@ export class PipelinedTransactionGroup implements StorageTransactionGroup<PgQuer
     const error = this.#endedError();
     for (const state of this.#chain.splice(0)) {
       for (const statement of state.statements) if (statement.outcome === null || statement.flight !== null) statement.reject(error);
-      state.end?.reject(error);
+      // A rollback asked for is done: nothing of the group is kept. A commit asked for is not.
+      if (state.end?.kind === "rollback") state.end.resolve();
+      else state.end?.reject(error);
     }
     await this.#connecting?.catch(() => undefined);
   }
