@@ -1,33 +1,22 @@
 import { ConfigError, StorageError } from "@underway/core";
-import { createPgliteStorage, createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import { createPgliteStorage } from "@underway/queue-pg/testing";
 import type pg from "pg";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { waitFor } from "../../../test/support/source-process.js";
 import { countingQueries } from "./support/counting-queries.js";
+import { useNoteTable } from "./support/note-table.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase({ poolSize: 4 });
-  await database.pool.query("create table note (body text primary key)");
-});
-beforeEach(async () => {
-  await database.pool.query("truncate note");
-});
-afterAll(() => database?.drop());
+const table = useNoteTable();
+const notes = () => table.notes();
 
 function openGroup() {
-  return database.storage.transactionOpenGroup({ pipelined: true });
+  return table.database.storage.transactionOpenGroup({ pipelined: true });
 }
 
 type Member = ReturnType<ReturnType<typeof openGroup>["member"]>;
 
 function insertNote(member: Member, body: string) {
   return member.tx.query("insert into note (body) values ($1)", [body]);
-}
-
-async function notes(): Promise<string[]> {
-  const result = await database.pool.query("select body from note order by body");
-  return result.rows.map((row) => row.body as string);
 }
 
 /** Counts the socket writes of every client `pool` hands out while `work` runs. */
@@ -56,12 +45,12 @@ async function countingWrites<T>(pool: pg.Pool, work: () => Promise<T>): Promise
 
 /** The state of the group's connection as Postgres reports it. */
 async function groupConnectionIsIdleInTransaction(): Promise<boolean> {
-  const { rows } = await database.pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction'");
+  const { rows } = await table.database.pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction'");
   return rows[0].n === 1;
 }
 
 it("sends the statements members make side by side in one write, and commits every member that kept its work", async () => {
-  const { writes } = await countingWrites(database.pool, async () => {
+  const { writes } = await countingWrites(table.database.pool, async () => {
     const group = openGroup();
     const members = ["a", "b", "c", "d", "e"].map((body) => ({ body, member: group.member() }));
     await Promise.all(
@@ -99,7 +88,7 @@ it("hands a member its answer only once every member that wrote before it has en
 });
 
 it("sends the later members' statements again when an earlier member rolls back, and keeps their work", async () => {
-  const { queries } = await countingQueries(database.pool, async () => {
+  const { queries } = await countingQueries(table.database.pool, async () => {
     const group = openGroup();
     const rolledBack = group.member();
     const later = [group.member(), group.member()];
@@ -156,7 +145,7 @@ it("gives a member that sends more statements the answers it would have had taki
 });
 
 it("lets a member whose first statement failed roll back while later members' savepoints were never made", async () => {
-  await database.pool.query("insert into note (body) values ('existing')");
+  await table.database.pool.query("insert into note (body) values ('existing')");
   const group = openGroup();
   const failing = group.member();
   const later = group.member();
@@ -237,7 +226,7 @@ it("runs the group's own statements once the members have ended, and answers que
 });
 
 it("is a pg.Pool feature: PGlite says so with a ConfigError", async () => {
-  expect(database.storage.capabilities.groupPipeline).toBe(true);
+  expect(table.database.storage.capabilities.groupPipeline).toBe(true);
   const embedded = await createPgliteStorage();
   try {
     expect(embedded.storage.capabilities.groupPipeline).toBe(false);

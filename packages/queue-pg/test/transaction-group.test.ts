@@ -1,20 +1,14 @@
 import { ConfigError, StorageError } from "@underway/core";
 import { PgStorage } from "@underway/queue-pg";
-import { createPgliteStorage, createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import { createPgliteStorage, type TestDatabase } from "@underway/queue-pg/testing";
 import type pg from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { countingQueries } from "./support/counting-queries.js";
+import { useNoteTable } from "./support/note-table.js";
 import { waitForRunningStatement } from "./support/running-statement.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase({ poolSize: 4 });
-  await database.pool.query("create table note (body text primary key)");
-});
-beforeEach(async () => {
-  await database.pool.query("truncate note");
-});
-afterAll(() => database?.drop());
+const table = useNoteTable();
+const notes = () => table.notes();
 
 type Group = ReturnType<TestDatabase["storage"]["transactionOpenGroup"]>;
 
@@ -25,13 +19,8 @@ async function keepNote(group: Group, body: string): Promise<void> {
   await member.commit();
 }
 
-async function notes(): Promise<string[]> {
-  const result = await database.pool.query("select body from note order by body");
-  return result.rows.map((row) => row.body as string);
-}
-
 it("commits the members that kept their work and none of the one that rolled back", async () => {
-  const group = database.storage.transactionOpenGroup();
+  const group = table.database.storage.transactionOpenGroup();
   await keepNote(group, "a");
   const second = group.member();
   await second.tx.query("insert into note (body) values ($1)", ["b"]);
@@ -47,7 +36,7 @@ it("commits the members that kept their work and none of the one that rolled bac
 });
 
 it("lets a member recover from its own failed statement without touching the others", async () => {
-  const group = database.storage.transactionOpenGroup();
+  const group = table.database.storage.transactionOpenGroup();
   await keepNote(group, "kept");
   const failing = group.member();
   await failing.tx.query("insert into note (body) values ($1)", ["lost"]);
@@ -60,7 +49,7 @@ it("lets a member recover from its own failed statement without touching the oth
 });
 
 it("discards the whole group, earlier members included, when a member is discarded", async () => {
-  const group = database.storage.transactionOpenGroup();
+  const group = table.database.storage.transactionOpenGroup();
   await keepNote(group, "earlier");
   const stopped = group.member();
   await stopped.tx.query("insert into note (body) values ($1)", ["stopped"]);
@@ -73,7 +62,7 @@ it("discards the whole group, earlier members included, when a member is discard
 });
 
 it("refuses a second member while the first is still running", async () => {
-  const group = database.storage.transactionOpenGroup();
+  const group = table.database.storage.transactionOpenGroup();
   const running = group.member();
   await running.tx.query("select 1");
   expect(() => group.member()).toThrow(/still running/);
@@ -89,13 +78,13 @@ it("is a pg.Pool feature: PGlite says so with a ConfigError", async () => {
   } finally {
     await embedded.close();
   }
-  expect(new PgStorage(database.pool).capabilities.groupCommit).toBe(true);
+  expect(new PgStorage(table.database.pool).capabilities.groupCommit).toBe(true);
 });
 
 describe("a member's savepoint travels with its first parameterised statement", () => {
   it("in one query on the connection per member (the first one's carries BEGIN too), then COMMIT", async () => {
-    const { queries } = await countingQueries(database.pool, async () => {
-      const group = database.storage.transactionOpenGroup();
+    const { queries } = await countingQueries(table.database.pool, async () => {
+      const group = table.database.storage.transactionOpenGroup();
       for (const body of ["a", "b", "c"]) await keepNote(group, body);
       await group.commit();
     });
@@ -105,8 +94,8 @@ describe("a member's savepoint travels with its first parameterised statement", 
 
   it("a named (prepared) first statement travels with the savepoint too, parsed once on the connection", async () => {
     const insertNote = (body: string) => ({ name: "group_note_insert", text: "insert into note (body) values ($1)", values: [body] });
-    const { queries } = await countingQueries(database.pool, async () => {
-      const group = database.storage.transactionOpenGroup();
+    const { queries } = await countingQueries(table.database.pool, async () => {
+      const group = table.database.storage.transactionOpenGroup();
       for (const body of ["a", "b", "c"]) {
         const member = group.member();
         await (member.tx as unknown as pg.ClientBase).query(insertNote(body));
@@ -121,7 +110,7 @@ describe("a member's savepoint travels with its first parameterised statement", 
   });
 
   it("a first statement that fails leaves the savepoint made: rolling back undoes only that member", async () => {
-    const group = database.storage.transactionOpenGroup();
+    const group = table.database.storage.transactionOpenGroup();
     await keepNote(group, "kept");
     const failing = group.member();
     await expect(failing.tx.query("insert into note (body) values ($1)", ["kept"])).rejects.toMatchObject({ code: "23505" });
@@ -132,7 +121,7 @@ describe("a member's savepoint travels with its first parameterised statement", 
   });
 
   it("a first statement whose value cannot be sent fails alone, and the group goes on", async () => {
-    const group = database.storage.transactionOpenGroup();
+    const group = table.database.storage.transactionOpenGroup();
     const unsendable = { toPostgres: () => { throw new Error("cannot serialise"); } };
     const failing = group.member();
     await expect(failing.tx.query("insert into note (body) values ($1)", [unsendable])).rejects.toThrow("cannot serialise");
@@ -143,7 +132,7 @@ describe("a member's savepoint travels with its first parameterised statement", 
   });
 
   it("a savepoint that cannot be made fails the member's statement, and the group cannot commit", async () => {
-    const group = database.storage.transactionOpenGroup();
+    const group = table.database.storage.transactionOpenGroup();
     const careless = group.member();
     await careless.tx.query("insert into note (body) values ($1)", ["x"]);
     await expect(careless.tx.query("insert into note (body) values ($1)", ["x"])).rejects.toMatchObject({ code: "23505" });
@@ -158,7 +147,7 @@ describe("a member's savepoint travels with its first parameterised statement", 
   });
 
   it("query configs (rowMode, types) and statements without values answer as on a plain client", async () => {
-    const group = database.storage.transactionOpenGroup();
+    const group = table.database.storage.transactionOpenGroup();
     const configured = group.member();
     const arrays = await configured.tx.query({ text: "select $1::int + 1 as n", values: [41], rowMode: "array" } as never);
     expect(arrays.rows).toEqual([[42]]);
@@ -173,12 +162,12 @@ describe("a member's savepoint travels with its first parameterised statement", 
 });
 
 it("discarding a member whose first statement still runs ends it at once, with the group", async () => {
-  const group = database.storage.transactionOpenGroup();
+  const group = table.database.storage.transactionOpenGroup();
   await keepNote(group, "earlier");
   const sleeper = group.member();
   const sleeping = sleeper.tx.query("select pg_sleep($1)", [60]);
   sleeping.catch(() => undefined);
-  await waitForRunningStatement(database, "select pg_sleep");
+  await waitForRunningStatement(table.database, "select pg_sleep");
   await sleeper.discard(new Error("attempt timed out"));
   await expect(sleeping).rejects.toThrow();
   expect(group.isEnded).toBe(true);

@@ -148,8 +148,11 @@ describe("Worker on Postgres", () => {
     expect(await db.storage.taskGet({ taskId: ids[2]! })).toMatchObject({ state: "succeeded" });
   });
 
-  it("retries the whole group, writes included, when one of its tasks times out, and writes each effect once", async () => {
-    const queue = await queueNamed("grouped-timeout");
+  it.each([
+    ["taking turns", false],
+    ["pipelined", true],
+  ])("retries the whole group (%s), writes included, when one of its tasks times out, and writes each effect once", async (_label, groupPipeline) => {
+    const queue = await queueNamed(groupPipeline ? "pipelined-timeout" : "grouped-timeout");
     let slowAttempts = 0;
     const task: Task<Item, unknown, Tx> = {
       // Room for a loaded machine: only the deliberately stuck attempt may time out, and every
@@ -162,7 +165,7 @@ describe("Worker on Postgres", () => {
       },
     };
     await queue.enqueueMany(task, Array.from({ length: 4 }, (_, n) => ({ n })));
-    const worker = new Worker(queue, task, { concurrency: 4, groupCommit: 4, logger: quiet });
+    const worker = new Worker(queue, task, { concurrency: 4, groupCommit: 4, groupPipeline, logger: quiet });
     const events = recordEvents(worker);
     const running = worker.run();
     await waitFor(() => events.of("task:succeeded").length === 4, { message: "4 successes" });
@@ -206,30 +209,6 @@ describe("Worker on Postgres", () => {
       const { rows } = await db.pool.query("select count(distinct note)::int as transactions from app_effect");
       expect(rows[0].transactions).toBeLessThanOrEqual(13);
     }
-  });
-
-  it("pipelined groups retry the whole group, writes included, when one of its tasks times out, and write each effect once", async () => {
-    const queue = await queueNamed("pipelined-timeout");
-    let slowAttempts = 0;
-    const task: Task<Item, unknown, Tx> = {
-      timeoutMs: 2_000,
-      retryPolicy: { maxAttempts: 10, initialIntervalMs: 10, maxIntervalMs: 10, jitterFactor: 0 },
-      async execute(cx, { n }) {
-        await insertEffect(cx.tx, `effect-${n}`);
-        if (n === 2 && ++slowAttempts === 1) await Promise.race([aborted(cx.signal), work(10_000)]);
-      },
-    };
-    await queue.enqueueMany(task, Array.from({ length: 4 }, (_, n) => ({ n })));
-    const worker = new Worker(queue, task, { concurrency: 4, groupCommit: 4, groupPipeline: true, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await waitFor(() => events.of("task:succeeded").length === 4, { message: "4 successes" });
-    await worker.shutdown();
-    await running;
-
-    expect(events.of("task:timed-out")).toHaveLength(1);
-    expect(events.of("task:retry").length).toBeGreaterThanOrEqual(3);
-    expect(await effectStats(db.pool)).toEqual({ rows: 4, distinctKeys: 4, duplicateKeys: 0 });
   });
 
   it("rejects groupPipeline on a storage whose groups cannot pipeline", async () => {
