@@ -40,7 +40,8 @@ describe("Postgres restart chaos", () => {
     await queue.enqueueMany(task, Array.from({ length: TASKS }, (_, n) => ({ n })));
     const environment = { DATABASE_URL: server.url, QUEUE_NAME, MODE: "effect", HEARTBEAT_MS: String(HEARTBEAT_MS), POLL_INTERVAL_MS: "250" };
     const started = Date.now();
-    workers.push(...(await Promise.all([startWorkerProcess(environment), startWorkerProcess(environment)])));
+    // The second worker runs its attempts in pipelined commit groups, restarted mid-group too.
+    workers.push(...(await Promise.all([startWorkerProcess(environment), startWorkerProcess({ ...environment, GROUP_COMMIT: "5", GROUP_PIPELINE: "1" })])));
 
     const database = pool;
     // Reads during and right after a restart fail; they count as "not yet".
