@@ -129,7 +129,7 @@ export class CommitGroupRunner<Tx> {
         pending = [];
         running = [];
       }
-      group ??= this.#storage.transactionOpenGroup!(this.#pipelined ? { pipelined: true } : undefined);
+      group ??= this.#storage.transactionOpenGroup!({ pipelined: this.#pipelined });
       const members = pending;
       let settled!: () => void;
       const memberSettled = new Promise<void>((resolve) => {

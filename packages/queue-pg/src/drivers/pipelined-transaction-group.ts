@@ -2,6 +2,7 @@ import { StorageError, type StorageTransaction, type StorageTransactionGroup } f
 import type { Pool, PoolClient } from "pg";
 import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
+import { endTransactionOn } from "./end-transaction.js";
 import { PooledTransactionClient } from "./pool-transaction.js";
 import { PrefixedQuery } from "./prefixed-query.js";
 
@@ -419,18 +420,7 @@ export class PipelinedTransactionGroup implements StorageTransactionGroup<PgQuer
       this.#returnToPool(client);
       return;
     }
-    try {
-      const result = await client.query(command);
-      this.#returnToPool(client);
-      // Postgres answers COMMIT on a failed transaction with ROLLBACK and no error.
-      if (command === "COMMIT" && (result as { command?: string }).command === "ROLLBACK") {
-        throw new StorageError("The transaction was rolled back at commit because a statement inside it failed");
-      }
-    } catch (error) {
-      if (StorageError.isInstance(error)) throw error;
-      client.release(error instanceof Error ? error : true);
-      throw mapDriverError(error, command === "COMMIT" ? "commit" : "rollback");
-    }
+    await endTransactionOn(client, command, (healthy) => this.#returnToPool(healthy));
   }
 
   #returnToPool(client: PoolClient): void {

@@ -1,7 +1,8 @@
 import { StorageError, type StorageTransaction } from "@underway/core";
 import type { Pool, PoolClient } from "pg";
-import { isConnectionError, mapDriverError } from "../map-driver-error.js";
+import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
+import { endTransactionOn } from "./end-transaction.js";
 import { PrefixedQuery, type PrefixedQueryOutcome } from "./prefixed-query.js";
 
 type Phase = "idle" | "opening" | "open" | "ended";
@@ -45,19 +46,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     if (!client) return;
     this.#phase = "ended";
     this.#client = undefined;
-    try {
-      const result = await client.query("COMMIT");
-      // Postgres answers COMMIT on an aborted transaction with ROLLBACK and no error.
-      if ((result as { command?: string }).command === "ROLLBACK") {
-        this.#returnToPool(client);
-        throw new StorageError("The transaction was rolled back at commit because a statement inside it failed");
-      }
-      this.#returnToPool(client);
-    } catch (error) {
-      if (StorageError.isInstance(error)) throw error;
-      client.release(error instanceof Error ? error : true);
-      throw mapDriverError(error, "commit");
-    }
+    await endTransactionOn(client, "COMMIT", (healthy) => this.#returnToPool(healthy));
   }
 
   async rollback(): Promise<void> {
@@ -65,14 +54,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     if (!client) return;
     this.#phase = "ended";
     this.#client = undefined;
-    try {
-      await client.query("ROLLBACK");
-      this.#returnToPool(client);
-    } catch (error) {
-      client.release(error instanceof Error ? error : true);
-      if (isConnectionError(error)) return; // the server rolled back when the connection died
-      throw mapDriverError(error, "rollback");
-    }
+    await endTransactionOn(client, "ROLLBACK", (healthy) => this.#returnToPool(healthy));
   }
 
   async discard(reason: unknown): Promise<void> {
