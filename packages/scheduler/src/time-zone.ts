@@ -57,24 +57,90 @@ export function isRepeatedWallTime(instant: number, timeZone: string): boolean {
 export function nextOffsetChange(after: number, timeZone: string): number | null {
   const day = 86_400_000;
   const offset = zoneOffsetMs(after, timeZone);
-  let low = after;
-  let high: number | null = null;
   for (let step = 1; step <= 400; step += 1) {
     const probe = after + step * day;
-    if (zoneOffsetMs(probe, timeZone) !== offset) {
-      high = probe;
-      break;
+    if (zoneOffsetMs(probe, timeZone) !== offset) return firstOffsetChange(probe - day, probe, timeZone);
+  }
+  return null;
+}
+
+/**
+ * The last instant at or before `before` at which the zone's offset changed, to the millisecond,
+ * or null when it did not change within the 400 days before.
+ */
+export function previousOffsetChange(before: number, timeZone: string): number | null {
+  const day = 86_400_000;
+  const offset = zoneOffsetMs(before, timeZone);
+  for (let step = 1; step <= 400; step += 1) {
+    const probe = before - step * day;
+    if (zoneOffsetMs(probe, timeZone) !== offset) return firstOffsetChange(probe, probe + day, timeZone);
+  }
+  return null;
+}
+
+/**
+ * The first instant in `(low, high]` whose offset differs from the offset at `low`, given that the
+ * offset at `high` differs: halved down to one millisecond.
+ */
+function firstOffsetChange(low: number, high: number, timeZone: string): number {
+  const offset = zoneOffsetMs(low, timeZone);
+  let before = low;
+  let after = high;
+  while (after - before > 1) {
+    const middle = Math.floor((before + after) / 2);
+    if (zoneOffsetMs(middle, timeZone) === offset) before = middle;
+    else after = middle;
+  }
+  return after;
+}
+
+/**
+ * The instants in `(from, to]` at which the zone's offset changes, in order, each to the
+ * millisecond. A span of up to two days with the same offset at both ends is taken to have none:
+ * no zone changes its offset twice within two days.
+ */
+export function offsetChangesBetween(from: number, to: number, timeZone: string): number[] {
+  const day = 86_400_000;
+  if (to - from <= 2 * day && zoneOffsetMs(from, timeZone) === zoneOffsetMs(to, timeZone)) return [];
+  const changes: number[] = [];
+  let low = from;
+  let lowOffset = zoneOffsetMs(from, timeZone);
+  while (low < to) {
+    const high = Math.min(low + day, to);
+    const highOffset = zoneOffsetMs(high, timeZone);
+    if (highOffset === lowOffset) {
+      low = high;
+      continue;
     }
-    low = probe;
+    const change = firstOffsetChange(low, high, timeZone);
+    changes.push(change);
+    low = change;
+    lowOffset = zoneOffsetMs(change, timeZone);
   }
-  if (high === null) return null;
-  // The offset is `offset` at `low` and different at `high`: halve down to one millisecond.
-  while (high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
-    if (zoneOffsetMs(middle, timeZone) === offset) low = middle;
-    else high = middle;
+  return changes;
+}
+
+/**
+ * The instant a wall-clock time (`wall`: the local date and time written as if it were UTC)
+ * stands for in the zone, given the offsets the zone may have around it. A time that happens
+ * twice (a fall-back fold) is its first instant; a time that never happens (a spring-forward gap)
+ * is shifted forward by the gap, read with the offset from before the gap.
+ */
+export function wallTimeToInstant(wall: number, offsets: Iterable<number>, timeZone: string): number {
+  let first: number | null = null;
+  let shifted: number | null = null;
+  for (const offset of offsets) {
+    const instant = wall - offset;
+    const actual = zoneOffsetMs(instant, timeZone);
+    if (actual === offset) {
+      if (first === null || instant < first) first = instant;
+    } else if (actual > offset && (shifted === null || instant > shifted)) {
+      // Read with the smaller offset of a gap, the instant falls after the clocks moved on.
+      shifted = instant;
+    }
   }
-  return high;
+  if (first !== null) return first;
+  return shifted ?? wall - zoneOffsetMs(wall, timeZone);
 }
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {

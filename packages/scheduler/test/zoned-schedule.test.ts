@@ -235,7 +235,7 @@ const fieldArbitrary = (min: number, max: number) =>
       return { text: `${low}-${high}/${step}`, values: values as FieldValues };
     }),
   );
-const zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"];
+const zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "America/Santiago"];
 
 function wallClock(instant: Date, timeZone: string) {
   const parts = new Intl.DateTimeFormat("en-US", {
@@ -296,6 +296,19 @@ describe("ZonedSchedule properties", () => {
         expect(iso(schedule.next(between))).toBe(iso(next));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("preceding() gives the fires of upcoming() in reverse", () => {
+    fc.assert(
+      fc.property(cronArbitrary, fc.constantFrom(...zones), instantArbitrary, (fields, zone, after) => {
+        const cron = [fields.second, fields.minute, fields.hour, fields.dayOfMonth, fields.month, fields.dayOfWeek].map((f) => f.text).join(" ");
+        const schedule = new ZonedSchedule(cron, zone);
+        const forwards = take(schedule.upcoming(after), 5);
+        const last = new Date(new Date(forwards[4]!).getTime() + 1);
+        expect(take(schedule.preceding(last), 5).reverse()).toEqual(forwards);
+      }),
+      { numRuns: 150 },
     );
   });
 
