@@ -134,12 +134,14 @@ export class ZonedSchedule implements ScheduleDefinition {
         if (next === null || (parserAnswer !== null && (forward ? next <= parserAnswer : next >= parserAnswer))) {
           // cron-parser gives up ("loop limit exceeded"), or goes round in circles, when its
           // search runs into some daylight-saving transitions, as the half-hour ones of
-          // Australia/Lord_Howe. Its search starts again a day past the transition, and the fires
-          // it passed over come from the wall clock (below), as the step to its next answer then
-          // spans the transition.
+          // Australia/Lord_Howe. Its search starts again a day past the transition (the one it
+          // has just crossed, if any, else the next), and the fires it passed over come from the
+          // wall clock (below), as the step to its next answer then spans the transition.
           let transition: number | null = null;
           if (resumptions < MAX_RESUMPTIONS) {
-            transition = forward ? nextOffsetChange(searchFrom, this.timeZone) : previousOffsetChange(searchFrom - 1, this.timeZone);
+            transition = forward
+              ? nextOffsetChange(searchFrom - DAY_MS, this.timeZone)
+              : previousOffsetChange(searchFrom + DAY_MS - 1, this.timeZone);
           }
           if (transition === null) return;
           resumptions += 1;
