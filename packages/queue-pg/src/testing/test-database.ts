@@ -27,6 +27,8 @@ export interface TestDatabaseOptions {
 }
 
 const DEFAULT_SERVER_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+/** How long dropping a test database waits for its storage and pool to close first. */
+const CLOSE_BEFORE_DROP_MS = 2_000;
 
 /** The server the tests use: `DATABASE_URL`, or the local default. */
 export function testServerUrl(): string {
@@ -123,9 +125,29 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     drop: async () => {
       if (dropped) return;
       dropped = true;
-      await storage.close().catch(() => undefined);
-      await pool.end().catch(() => undefined);
+      // A test that failed may keep a client checked out, and pool.end() waits for every client to
+      // come back: the drop goes ahead after a moment regardless, FORCE closing what is still open.
+      await settleWithin(
+        (async () => {
+          await storage.close().catch(() => undefined);
+          await pool.end().catch(() => undefined);
+        })(),
+        CLOSE_BEFORE_DROP_MS,
+      );
       await withAdminClient((admin) => admin.query(`drop database if exists ${quoteIdentifier(name)} with (force)`));
     },
   };
+}
+
+/** Resolves when `work` settles or after `ms`, whichever comes first. */
+async function settleWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work, timeUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
