@@ -2,6 +2,7 @@ import { StorageError, type StorageTransaction } from "@underway/core";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
+import { transactionControlRefusal } from "./transaction-control.js";
 
 type Phase = "idle" | "opening" | "open" | "ended";
 type Outcome = "commit" | "rollback";
@@ -84,6 +85,8 @@ export class PgliteTransaction implements StorageTransaction<PgQueryable> {
 
   async #query(args: unknown[]): Promise<any> {
     if (this.#phase === "ended") throw this.#endedError();
+    const refusal = transactionControlRefusal(args);
+    if (refusal !== null) throw refusal;
     if (this.#phase === "idle") this.#opening = this.#open();
     const transaction = this.#transaction ?? (await this.#opening!);
     if (this.#ended()) throw this.#endedError();

@@ -3,7 +3,8 @@ import type { Pool, PoolClient } from "pg";
 import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import { endTransactionOn } from "./end-transaction.js";
-import { PooledTransactionClient } from "./pool-transaction.js";
+import { TransactionQueryClient } from "./pool-transaction.js";
+import { transactionControlRefusal } from "./transaction-control.js";
 import { PrefixedQuery } from "./prefixed-query.js";
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
@@ -82,7 +83,7 @@ export class PipelinedTransactionGroup implements StorageTransactionGroup<PgQuer
 
   constructor(pool: Pool) {
     this.#pool = pool;
-    this.tx = new PooledTransactionClient((...args: unknown[]) => this.#groupQuery(args)) as unknown as PgQueryable;
+    this.tx = new TransactionQueryClient((...args: unknown[]) => this.#groupQuery(args)) as unknown as PgQueryable;
   }
 
   get isOpen(): boolean {
@@ -463,7 +464,7 @@ class PipelinedMember implements StorageTransaction<PgQueryable> {
 
   constructor(group: PipelinedTransactionGroup) {
     this.#group = group;
-    this.tx = new PooledTransactionClient((...args: unknown[]) => this.#query(args)) as unknown as PgQueryable;
+    this.tx = new TransactionQueryClient((...args: unknown[]) => this.#query(args)) as unknown as PgQueryable;
   }
 
   get isOpen(): boolean {
@@ -495,6 +496,8 @@ class PipelinedMember implements StorageTransaction<PgQueryable> {
     if (args.length === 0 || typeof args[args.length - 1] === "function" || typeof (args[0] as { submit?: unknown })?.submit === "function") {
       return Promise.reject(new StorageError("A pipelined commit group takes queries as text or a query config, with or without values, and answers with a promise"));
     }
+    const refusal = transactionControlRefusal(args);
+    if (refusal !== null) return Promise.reject(refusal);
     return this.#group.memberQuery(this.#state, args, () => (this.#state = this.#group.joinChain()));
   }
 }

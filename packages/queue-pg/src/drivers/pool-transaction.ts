@@ -4,6 +4,7 @@ import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import { endTransactionOn } from "./end-transaction.js";
 import { PrefixedQuery, type PrefixedQueryOutcome } from "./prefixed-query.js";
+import { transactionControlRefusal } from "./transaction-control.js";
 
 type Phase = "idle" | "opening" | "open" | "ended";
 
@@ -34,7 +35,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     this.#pool = pool;
     this.#sendsPrefixed = PrefixedQuery.supportedBy(pool);
     const query = (...args: unknown[]) => this.#query(args);
-    this.tx = new PooledTransactionClient(query) as unknown as PgQueryable;
+    this.tx = new TransactionQueryClient(query) as unknown as PgQueryable;
   }
 
   get isOpen(): boolean {
@@ -186,6 +187,8 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
 
   async #query(args: unknown[]): Promise<any> {
     if (this.#phase === "ended") throw this.#endedError();
+    const refusal = transactionControlRefusal(args);
+    if (refusal !== null) throw refusal;
     if (this.#phase === "idle") {
       const withBegin = this.#sendsPrefixed ? PrefixedQuery.of(["BEGIN"], args) : null;
       if (withBegin !== null) return this.#beginWith(withBegin);
@@ -198,7 +201,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
 }
 
 /** The object handed out as `tx`: a class instance, so drivers do not mistake it for a config. */
-export class PooledTransactionClient {
+export class TransactionQueryClient {
   readonly query: (...args: unknown[]) => Promise<any>;
   constructor(query: (...args: unknown[]) => Promise<any>) {
     this.query = query;

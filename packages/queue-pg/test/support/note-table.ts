@@ -1,4 +1,5 @@
-import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
+import type { PgStorage } from "@underway/queue-pg";
+import { createPgliteStorage, createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 
 /** A test database with a `note (body text primary key)` table, emptied before each test. */
@@ -29,4 +30,28 @@ export function useNoteTable(): NoteTable {
       return result.rows.map((row) => row.body as string);
     },
   };
+}
+
+/**
+ * Runs `work` on a fresh embedded (PGlite) storage with the same `note` table, given a count of
+ * its committed notes; closes the storage after.
+ */
+export async function withEmbeddedNoteTable(work: (storage: PgStorage, countNotes: () => Promise<number>) => Promise<void>): Promise<void> {
+  const { storage, close } = await createPgliteStorage();
+  try {
+    const setUp = storage.transactionOpen();
+    await setUp.tx.query("create table note (body text primary key)");
+    await setUp.commit();
+    const countNotes = async () => {
+      const check = storage.transactionOpen();
+      try {
+        return (await check.tx.query("select count(*)::int as count from note")).rows[0].count as number;
+      } finally {
+        await check.rollback();
+      }
+    };
+    await work(storage, countNotes);
+  } finally {
+    await close();
+  }
 }
