@@ -2,7 +2,7 @@ import { StorageError, type StorageTransaction } from "@underway/core";
 import type { PGlite, Transaction } from "@electric-sql/pglite";
 import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
-import { transactionControlRefusal } from "./transaction-control.js";
+import { TransactionQueryClient } from "./transaction-query-client.js";
 
 type Phase = "idle" | "opening" | "open" | "ended";
 type Outcome = "commit" | "rollback";
@@ -28,7 +28,7 @@ export class PgliteTransaction implements StorageTransaction<PgQueryable> {
     this.#pglite = pglite;
     this.#onEnd = onEnd;
     const query = (...args: unknown[]) => this.#query(args);
-    this.tx = new PgliteTransactionClient(query) as unknown as PgQueryable;
+    this.tx = new TransactionQueryClient(query) as unknown as PgQueryable;
   }
 
   get isOpen(): boolean {
@@ -85,8 +85,6 @@ export class PgliteTransaction implements StorageTransaction<PgQueryable> {
 
   async #query(args: unknown[]): Promise<any> {
     if (this.#phase === "ended") throw this.#endedError();
-    const refusal = transactionControlRefusal(args);
-    if (refusal !== null) throw refusal;
     if (this.#phase === "idle") this.#opening = this.#open();
     const transaction = this.#transaction ?? (await this.#opening!);
     if (this.#ended()) throw this.#endedError();
@@ -102,13 +100,5 @@ export class PgliteTransaction implements StorageTransaction<PgQueryable> {
     return new StorageError("This transaction has ended (committed, rolled back or discarded); it takes no more queries", {
       cause: this.#endReason,
     });
-  }
-}
-
-/** The object handed out as `tx`: a class instance, so drivers do not mistake it for a config. */
-class PgliteTransactionClient {
-  readonly query: (...args: unknown[]) => Promise<any>;
-  constructor(query: (...args: unknown[]) => Promise<any>) {
-    this.query = query;
   }
 }

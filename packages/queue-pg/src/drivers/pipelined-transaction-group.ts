@@ -3,8 +3,7 @@ import type { Pool, PoolClient } from "pg";
 import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import { endTransactionOn } from "./end-transaction.js";
-import { TransactionQueryClient } from "./pool-transaction.js";
-import { transactionControlRefusal } from "./transaction-control.js";
+import { TransactionQueryClient } from "./transaction-query-client.js";
 import { PrefixedQuery } from "./prefixed-query.js";
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
@@ -496,8 +495,6 @@ class PipelinedMember implements StorageTransaction<PgQueryable> {
     if (args.length === 0 || typeof args[args.length - 1] === "function" || typeof (args[0] as { submit?: unknown })?.submit === "function") {
       return Promise.reject(new StorageError("A pipelined commit group takes queries as text or a query config, with or without values, and answers with a promise"));
     }
-    const refusal = transactionControlRefusal(args);
-    if (refusal !== null) return Promise.reject(refusal);
     return this.#group.memberQuery(this.#state, args, () => (this.#state = this.#group.joinChain()));
   }
 }

@@ -4,7 +4,7 @@ import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import { endTransactionOn } from "./end-transaction.js";
 import { PrefixedQuery, type PrefixedQueryOutcome } from "./prefixed-query.js";
-import { transactionControlRefusal } from "./transaction-control.js";
+import { TransactionQueryClient } from "./transaction-query-client.js";
 
 type Phase = "idle" | "opening" | "open" | "ended";
 
@@ -187,8 +187,6 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
 
   async #query(args: unknown[]): Promise<any> {
     if (this.#phase === "ended") throw this.#endedError();
-    const refusal = transactionControlRefusal(args);
-    if (refusal !== null) throw refusal;
     if (this.#phase === "idle") {
       const withBegin = this.#sendsPrefixed ? PrefixedQuery.of(["BEGIN"], args) : null;
       if (withBegin !== null) return this.#beginWith(withBegin);
@@ -197,13 +195,5 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
     const client = this.#phase === "open" && this.#client ? this.#client : await this.#opening!;
     if (this.#ended()) throw this.#endedError();
     return (client.query as (...queryArgs: unknown[]) => Promise<unknown>)(...args);
-  }
-}
-
-/** The object handed out as `tx`: a class instance, so drivers do not mistake it for a config. */
-export class TransactionQueryClient {
-  readonly query: (...args: unknown[]) => Promise<any>;
-  constructor(query: (...args: unknown[]) => Promise<any>) {
-    this.query = query;
   }
 }

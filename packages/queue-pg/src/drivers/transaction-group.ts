@@ -1,8 +1,8 @@
 import { StorageError, type StorageTransaction, type StorageTransactionGroup } from "@underway/core";
 import type { PgQueryable } from "../pg-queryable.js";
-import { TransactionQueryClient, PoolTransaction } from "./pool-transaction.js";
+import { PoolTransaction } from "./pool-transaction.js";
 import type { PrefixedQueryOutcome } from "./prefixed-query.js";
-import { transactionControlRefusal } from "./transaction-control.js";
+import { TransactionQueryClient } from "./transaction-query-client.js";
 
 /** The one savepoint name members use: members run one after another, never nested. */
 const MEMBER_SAVEPOINT = "underway_member";
@@ -175,8 +175,6 @@ class PgTransactionMember implements StorageTransaction<PgQueryable> {
     if (this.#phase === "ended") {
       throw new StorageError("This attempt's transaction has ended; it takes no more queries", { cause: this.#endReason });
     }
-    const refusal = transactionControlRefusal(args);
-    if (refusal !== null) throw refusal;
     if (this.#phase === "idle") {
       const together = this.#group.beginMemberWith(args);
       if (together !== null) return this.#openWith(together);
