@@ -20,6 +20,8 @@ const refused = [
   "BEGIN ISOLATION LEVEL SERIALIZABLE",
   "start transaction",
   "prepare transaction 'pay'",
+  "-- settle the order\ncommit",
+  "/* settle\n the order */ commit",
 ];
 const allowed = [
   "savepoint nested",
@@ -28,6 +30,8 @@ const allowed = [
   "ROLLBACK TRANSACTION TO SAVEPOINT nested",
   "select 'commit' as word",
   "select 1 as endpoint",
+  "-- commit\nselect 1 as one",
+  "/* commit */ select 1 as one",
 ];
 
 /** Each refused statement, sent on `tx` as text and as a query config, fails with StorageError. */

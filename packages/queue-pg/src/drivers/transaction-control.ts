@@ -1,8 +1,11 @@
 import { StorageError } from "@underway/core";
 
-/** A statement that begins or ends a transaction (`ROLLBACK TO SAVEPOINT` ends none). */
+/**
+ * A statement that begins or ends a transaction (`ROLLBACK TO SAVEPOINT` ends none), after any
+ * leading white space and comments; the command is the first group.
+ */
 const BEGINS_OR_ENDS_TRANSACTION =
-  /^\s*(?:begin|start\s+transaction|commit|end|abort|prepare\s+transaction|rollback(?!\s+(?:work\s+|transaction\s+)?to\b))\b/i;
+  /^(?:\s|--[^\n]*(?:\n|$)|\/\*(?:[^*]|\*(?!\/))*\*\/)*(begin|start\s+transaction|commit|end|abort|prepare\s+transaction|rollback(?!\s+(?:work\s+|transaction\s+)?to\b))\b/i;
 
 /**
  * The refusal of a query, on the transaction handed out as `tx` (an attempt's `cx.tx`, a handle
@@ -12,7 +15,7 @@ const BEGINS_OR_ENDS_TRANSACTION =
  * `COMMIT` sent through it, also the one drizzle's `db.transaction()` sends, would make the
  * attempt's writes permanent before its success is recorded, and in a commit group the writes of
  * other attempts too. A nested transaction is a `SAVEPOINT`, which stays allowed. Only the first
- * statement of a text is looked at.
+ * statement of a text is looked at, past leading comments.
  */
 export function transactionControlRefusal(args: ReadonlyArray<unknown>): StorageError | null {
   const first = args[0];
@@ -20,7 +23,7 @@ export function transactionControlRefusal(args: ReadonlyArray<unknown>): Storage
   if (text === null) return null;
   const match = BEGINS_OR_ENDS_TRANSACTION.exec(text);
   if (match === null) return null;
-  const command = match[0].trim().split(/\s+/).join(" ").toUpperCase();
+  const command = match[1]!.split(/\s+/).join(" ").toUpperCase();
   return new StorageError(
     `${command} is refused on this transaction: its owner commits or rolls it back (for an attempt's cx.tx, the worker), and a nested transaction is a SAVEPOINT`,
   );
