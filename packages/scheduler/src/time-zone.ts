@@ -51,34 +51,6 @@ export function isRepeatedWallTime(instant: number, timeZone: string): boolean {
 }
 
 /**
- * The first instant after `after` at which the zone's offset changes (a daylight-saving
- * transition), to the millisecond, or null when it does not change within the next 400 days.
- */
-export function nextOffsetChange(after: number, timeZone: string): number | null {
-  const day = 86_400_000;
-  const offset = zoneOffsetMs(after, timeZone);
-  for (let step = 1; step <= 400; step += 1) {
-    const probe = after + step * day;
-    if (zoneOffsetMs(probe, timeZone) !== offset) return firstOffsetChange(probe - day, probe, timeZone);
-  }
-  return null;
-}
-
-/**
- * The last instant at or before `before` at which the zone's offset changed, to the millisecond,
- * or null when it did not change within the 400 days before.
- */
-export function previousOffsetChange(before: number, timeZone: string): number | null {
-  const day = 86_400_000;
-  const offset = zoneOffsetMs(before, timeZone);
-  for (let step = 1; step <= 400; step += 1) {
-    const probe = before - step * day;
-    if (zoneOffsetMs(probe, timeZone) !== offset) return firstOffsetChange(probe, probe + day, timeZone);
-  }
-  return null;
-}
-
-/**
  * The first instant in `(low, high]` whose offset differs from the offset at `low`, given that the
  * offset at `high` differs: halved down to one millisecond.
  */

@@ -29,8 +29,8 @@ export function spanAcrossOffsetChanges(from: number, to: number, timeZone: stri
  * it stands for, a time in a fall-back fold its first instant only and a time in a spring-forward
  * gap shifted forward by the gap; two times that land on one instant fire once. Ascending.
  *
- * Used for the steps of a walk that an offset change touches, where cron-parser's own reading of
- * the zone can go wrong (after a half-hour spring-forward it passes over times that do exist).
+ * Used for the steps of a walk that an offset change touches, where reading each wall time with
+ * the one offset in force is not enough: a gap time has no instant of its own, a fold time two.
  *
  * @param expandedCron - six numeric fields, as `normalizeCron` makes them.
  */

@@ -1,15 +1,13 @@
-import { CronExpressionParser, type CronExpression } from "cron-parser";
+import { CronExpressionParser } from "cron-parser";
 import type { ScheduleDefinition } from "@underway/core";
 import { normalizeCron } from "./cron-expression.js";
 import { ScheduleParseError } from "./schedule-parse-error.js";
-import { isRepeatedWallTime, nextOffsetChange, previousOffsetChange, validateTimeZone } from "./time-zone.js";
+import { matchingInstants } from "./matching-instants.js";
+import { isRepeatedWallTime, validateTimeZone } from "./time-zone.js";
 import { spanAcrossOffsetChanges, wallClockFires } from "./wall-clock-fires.js";
 
 /** More consecutive fold repeats than any real zone produces: a guard, never reached in practice. */
 const MAX_SKIPPED_CANDIDATES = 100_000;
-/** How many times in a row a walk resumes past a transition the parser could not cross. */
-const MAX_RESUMPTIONS = 8;
-const DAY_MS = 86_400_000;
 
 /**
  * A cron expression read in an IANA time zone: when a queue's schedule fires.
@@ -51,7 +49,7 @@ export class ZonedSchedule implements ScheduleDefinition {
     this.cron = cron.trim();
     this.timeZone = validateTimeZone(timeZone);
     try {
-      CronExpressionParser.parse(this.#expandedCron, { tz: this.timeZone, currentDate: new Date(0) });
+      CronExpressionParser.parse(this.#expandedCron, { tz: "UTC", currentDate: new Date(0) });
     } catch (error) {
       // Our own checks pass field by field; what is left are combinations that can never match,
       // such as the 30th of February.
@@ -114,52 +112,22 @@ export class ZonedSchedule implements ScheduleDefinition {
   *#walk(from: Date, direction: "forward" | "backward"): Generator<Date, void, undefined> {
     const start = from instanceof Date ? from.getTime() : Number.NaN;
     if (Number.isNaN(start)) throw new TypeError("ZonedSchedule expects a valid Date");
-    let expression: CronExpression = CronExpressionParser.parse(this.#expandedCron, { tz: this.timeZone, currentDate: new Date(start) });
     const forward = direction === "forward";
+    const candidates = matchingInstants(this.#expandedCron, this.timeZone, start, direction);
     let previous = start;
-    let resumptions = 0;
-    /** Where the parser's current search started: the last fire, or the transition resumed past. */
-    let searchFrom = start;
-    /** The parser's last answer since its search (re)started: each must move on from the last. */
-    let parserAnswer: number | null = null;
     for (;;) {
       let candidate: number | null = null;
       for (let skipped = 0; skipped < MAX_SKIPPED_CANDIDATES; skipped += 1) {
-        let next: number | null;
-        try {
-          next = (forward ? expression.next() : expression.prev()).getTime();
-        } catch {
-          next = null;
-        }
-        if (next === null || (parserAnswer !== null && (forward ? next <= parserAnswer : next >= parserAnswer))) {
-          // cron-parser gives up ("loop limit exceeded"), or goes round in circles, when its
-          // search runs into some daylight-saving transitions, as the half-hour ones of
-          // Australia/Lord_Howe. Its search starts again a day past the transition (the one it
-          // has just crossed, if any, else the next), and the fires it passed over come from the
-          // wall clock (below), as the step to its next answer then spans the transition.
-          let transition: number | null = null;
-          if (resumptions < MAX_RESUMPTIONS) {
-            transition = forward
-              ? nextOffsetChange(searchFrom - DAY_MS, this.timeZone)
-              : previousOffsetChange(searchFrom + DAY_MS - 1, this.timeZone);
-          }
-          if (transition === null) return;
-          resumptions += 1;
-          searchFrom = forward ? transition + DAY_MS : transition - DAY_MS;
-          expression = CronExpressionParser.parse(this.#expandedCron, { tz: this.timeZone, currentDate: new Date(searchFrom) });
-          parserAnswer = null;
-          continue;
-        }
-        parserAnswer = next;
+        const answer = candidates.next();
+        if (answer.done === true) return;
+        const next = answer.value;
         const inOrder = forward ? next > previous : next < previous;
         // A repeated wall time already fired at its first instant, before the clocks went back.
         if (!inOrder || isRepeatedWallTime(next, this.timeZone)) continue;
         candidate = next;
-        resumptions = 0;
         break;
       }
       if (candidate === null) return;
-      searchFrom = candidate;
       const span = forward
         ? spanAcrossOffsetChanges(previous, candidate, this.timeZone, direction)
         : spanAcrossOffsetChanges(candidate - 1, previous - 1, this.timeZone, direction);
@@ -169,7 +137,7 @@ export class ZonedSchedule implements ScheduleDefinition {
         continue;
       }
       // The clocks move near this step: its fires are read off the wall clock instead (see
-      // wallClockFires), and the parser goes on from its answer, past the fires given here.
+      // wallClockFires), and the walk goes on from its candidate, past the fires given here.
       const fires = wallClockFires(this.#expandedCron, this.timeZone, span.from, span.to);
       if (!forward) fires.reverse();
       previous = forward ? span.to : candidate;

@@ -158,6 +158,20 @@ describe("daylight saving time", () => {
     ]);
   });
 
+  it("walks across a transition at a quarter to the hour, from every hour around it (Pacific/Chatham, 29 Sep 2024 02:45 -> 03:45)", () => {
+    // +12:45 before, +13:45 after: 03:00 on the 29th never happens and shifts to 04:00.
+    const fires = ["2024-09-25T14:15:00.000Z", "2024-09-26T14:15:00.000Z", "2024-09-27T14:15:00.000Z", "2024-09-28T14:15:00.000Z", "2024-09-29T13:15:00.000Z", "2024-09-30T13:15:00.000Z"];
+    expect(firesBetween("0 3 * * *[Pacific/Chatham]", "2024-09-25T12:00:00Z", "2024-09-30T14:00:00Z")).toEqual(fires);
+    const schedule = new ZonedSchedule("0 3 * * *", "Pacific/Chatham");
+    for (let at = Date.parse("2024-09-27T00:00:00Z"); at <= Date.parse("2024-09-30T12:00:00Z"); at += 3_600_000) {
+      const before = fires.filter((fire) => Date.parse(fire) < at);
+      const after = fires.filter((fire) => Date.parse(fire) > at);
+      const walkedBack = schedule.preceding(new Date(at));
+      expect([walkedBack.next().value?.toISOString(), walkedBack.next().value?.toISOString()], new Date(at).toISOString()).toEqual(before.slice(-2).reverse());
+      expect(schedule.next(new Date(at))?.toISOString(), new Date(at).toISOString()).toBe(after[0]);
+    }
+  });
+
   it("gives the same fires walking backwards as forwards across transitions", () => {
     const spans: Array<[string, string, string]> = [
       ["Australia/Lord_Howe", "2020-10-02T12:00:00Z", "2020-10-05T12:00:00Z"],
