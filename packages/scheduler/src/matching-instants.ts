@@ -1,30 +1,35 @@
-import { CronExpressionParser, type CronExpression } from "cron-parser";
-import { offsetChangesBetween, zoneOffsetMs } from "./time-zone.js";
+import { CronExpressionParser } from "cron-parser";
+import { LONGEST_OFFSET_JUMP_MS, offsetChangesBetween, zoneOffsetMs } from "./time-zone.js";
+
+/** How many offsets are tried for one wall time before it is taken to fall in a gap. */
+const OFFSET_TRIES = 3;
 
 /**
- * The instants strictly after `from` (walking forward) or strictly before it (walking backward),
- * in walk order, at which the zone's wall clock shows a time the cron expression matches, each
- * read with the offset in force at that instant: a time inside a spring-forward gap is absent, and
- * a time inside a fall-back fold comes at both of its instants. Ends when cron-parser can go no
- * further.
+ * Candidate fire times for a walk over a schedule, from `from` on (forward) or back (backward):
+ * for each wall-clock time the cron expression matches, in walk order, one instant at which the
+ * zone's clock shows it (in a fall-back fold either of its two); a time inside a spring-forward
+ * gap, which no instant shows, gives none. Between two offset changes these are exactly the fire
+ * times, in order. The walk reads every step an offset change touches off the wall clock
+ * (`wallClockFires`), which shifts gap times, keeps fold times once and puts them in order.
  *
- * The walk over a schedule takes these as its candidates and reads the steps that an offset change
- * touches off the wall clock (`wallClockFires`), which shifts gap times and keeps fold times once.
- * Between two offset changes the offset is constant, so cron-parser reads wall times in UTC, where
- * no clock jumps, and each is moved by that one offset. cron-parser's own reading of a zone is not
- * used: near some transitions (Pacific/Chatham's, at a quarter to the hour) it goes round in
- * circles until its loop limit, seconds of work for one answer.
+ * cron-parser finds the matching wall times in UTC, where no clock jumps, in one search for the
+ * whole walk. Its own reading of a zone is not used: near some transitions (Pacific/Chatham's,
+ * at a quarter to the hour) it goes round in circles to its loop limit, seconds for one answer.
  *
  * @param expandedCron - six numeric fields, as `normalizeCron` makes them.
  */
 export function* matchingInstants(expandedCron: string, timeZone: string, from: number, direction: "forward" | "backward"): Generator<number, void, undefined> {
   const forward = direction === "forward";
-  /** The bound the next instant must pass: the last one given, or where the walk started. */
-  let bound = from;
-  /** The instant at which the current stretch of constant offset is entered, and its offset. */
-  let entry = forward ? bound + 1 : bound - 1;
-  let offset = zoneOffsetMs(entry, timeZone);
-  let wallTimes = parseAt(expandedCron, bound + offset);
+  let offset = zoneOffsetMs(from, timeZone);
+  // Walking forward, a wall time whose instant comes after `from` is later than `from`'s own. Walking
+  // back, a fold just before `from` shows wall times later than `from`'s: start past all of them.
+  let startOffset = offset;
+  if (!forward) {
+    for (const change of offsetChangesBetween(from - LONGEST_OFFSET_JUMP_MS, from, timeZone)) {
+      startOffset = Math.max(startOffset, zoneOffsetMs(change - 1, timeZone));
+    }
+  }
+  const wallTimes = CronExpressionParser.parse(expandedCron, { tz: "UTC", currentDate: new Date(from + startOffset) });
   for (;;) {
     let wall: number;
     try {
@@ -32,28 +37,15 @@ export function* matchingInstants(expandedCron: string, timeZone: string, from: 
     } catch {
       return;
     }
-    const instant = wall - offset;
-    // Read with this offset, the wall time is right only if the offset holds all the way there.
-    const changes = forward ? offsetChangesBetween(entry, instant, timeZone) : offsetChangesBetween(instant, entry, timeZone);
-    if (changes.length === 0) {
-      bound = instant;
-      yield instant;
-      continue;
+    // Read with the offset of the last instant, then with the offset found there, until one holds.
+    for (let tries = 0; tries < OFFSET_TRIES; tries += 1) {
+      const instant = wall - offset;
+      const actual = zoneOffsetMs(instant, timeZone);
+      if (actual === offset) {
+        yield instant;
+        break;
+      }
+      offset = actual;
     }
-    // Enter the next stretch at the first change on the way, and read on from there.
-    if (forward) {
-      entry = changes[0]!;
-      bound = entry - 1;
-    } else {
-      bound = changes[changes.length - 1]!;
-      entry = bound - 1;
-    }
-    offset = zoneOffsetMs(entry, timeZone);
-    wallTimes = parseAt(expandedCron, bound + offset);
   }
-}
-
-/** cron-parser reading wall times in UTC, its search starting at the wall time `wall`. */
-function parseAt(expandedCron: string, wall: number): CronExpression {
-  return CronExpressionParser.parse(expandedCron, { tz: "UTC", currentDate: new Date(wall) });
 }

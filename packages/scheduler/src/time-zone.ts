@@ -3,6 +3,12 @@ import { ScheduleParseError } from "./schedule-parse-error.js";
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /**
+ * Longer than any gap or fold a zone's clock has made (a whole day: Pacific/Apia skipped 30
+ * December 2011): how far back an offset change can still shift times forward, or repeat them.
+ */
+export const LONGEST_OFFSET_JUMP_MS = 26 * 3_600_000;
+
+/**
  * Checks that `timeZone` is an IANA zone name the runtime knows (`"UTC"`, `"Europe/Berlin"`,
  * `"Etc/GMT+5"`). Offsets such as `"+01:00"` are refused: a fixed offset ignores daylight saving,
  * which is rarely what a schedule means; `"Etc/GMT-1"` says the same thing explicitly.

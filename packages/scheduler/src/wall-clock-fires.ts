@@ -1,8 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
-import { offsetChangesBetween, wallTimeToInstant, zoneOffsetMs } from "./time-zone.js";
-
-/** How far back an offset change can still shift fires forward: longer than any gap (a day, Samoa 2011). */
-const LONGEST_GAP_MS = 26 * 3_600_000;
+import { LONGEST_OFFSET_JUMP_MS, offsetChangesBetween, wallTimeToInstant, zoneOffsetMs } from "./time-zone.js";
 
 /**
  * The span whose fires must be read off the wall clock (see {@link wallClockFires}) for the walk
@@ -14,7 +11,7 @@ const LONGEST_GAP_MS = 26 * 3_600_000;
 export function spanAcrossOffsetChanges(from: number, to: number, timeZone: string, direction: "forward" | "backward"): { from: number; to: number } | null {
   let end = to;
   let touched = false;
-  for (const change of offsetChangesBetween(from - LONGEST_GAP_MS, to, timeZone)) {
+  for (const change of offsetChangesBetween(from - LONGEST_OFFSET_JUMP_MS, to, timeZone)) {
     const gap = Math.max(0, zoneOffsetMs(change, timeZone) - zoneOffsetMs(change - 1, timeZone));
     if (change <= from && change + gap <= from) continue;
     touched = true;
@@ -37,7 +34,7 @@ export function spanAcrossOffsetChanges(from: number, to: number, timeZone: stri
 export function wallClockFires(expandedCron: string, timeZone: string, from: number, to: number): number[] {
   const offsets = new Set([zoneOffsetMs(from, timeZone), zoneOffsetMs(to, timeZone)]);
   // A gap shortly before the span shifts its times into it: they are read with the offset before.
-  for (const change of offsetChangesBetween(from - LONGEST_GAP_MS, to, timeZone)) {
+  for (const change of offsetChangesBetween(from - LONGEST_OFFSET_JUMP_MS, to, timeZone)) {
     offsets.add(zoneOffsetMs(change - 1, timeZone));
     offsets.add(zoneOffsetMs(change, timeZone));
   }

@@ -212,6 +212,11 @@ describe("ZonedSchedule.next", () => {
 
   it("finds the 29th of February", () => {
     expect(iso(ZonedSchedule.parse("0 0 29 2 *").next(at("2024-03-01T00:00:00Z")))).toBe("2028-02-29T00:00:00.000Z");
+    // In a zone with daylight saving, across the 40 offset changes of 20 years, both ways.
+    const leapDays = ["2004-02-28T23:00:00.000Z", "2008-02-28T23:00:00.000Z", "2012-02-28T23:00:00.000Z", "2016-02-28T23:00:00.000Z", "2020-02-28T23:00:00.000Z"];
+    const berlin = ZonedSchedule.parse("0 0 29 2 *[Europe/Berlin]");
+    expect(take(berlin.upcoming(at("2001-03-01T00:00:00Z")), 5)).toEqual(leapDays);
+    expect(take(berlin.preceding(at("2021-03-01T00:00:00Z")), 5)).toEqual([...leapDays].reverse());
   });
 
   it("walks backwards with preceding()", () => {
