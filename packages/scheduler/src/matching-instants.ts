@@ -1,5 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
-import { LONGEST_OFFSET_JUMP_MS, offsetChangesBetween, zoneOffsetMs } from "./time-zone.js";
+import { offsetsAround, zoneOffsetMs } from "./time-zone.js";
 
 /** How many offsets are tried for one wall time before it is taken to fall in a gap. */
 const OFFSET_TRIES = 3;
@@ -23,12 +23,7 @@ export function* matchingInstants(expandedCron: string, timeZone: string, from: 
   let offset = zoneOffsetMs(from, timeZone);
   // Walking forward, a wall time whose instant comes after `from` is later than `from`'s own. Walking
   // back, a fold just before `from` shows wall times later than `from`'s: start past all of them.
-  let startOffset = offset;
-  if (!forward) {
-    for (const change of offsetChangesBetween(from - LONGEST_OFFSET_JUMP_MS, from, timeZone)) {
-      startOffset = Math.max(startOffset, zoneOffsetMs(change - 1, timeZone));
-    }
-  }
+  const startOffset = forward ? offset : Math.max(...offsetsAround(from, from, timeZone));
   const wallTimes = CronExpressionParser.parse(expandedCron, { tz: "UTC", currentDate: new Date(from + startOffset) });
   for (;;) {
     let wall: number;

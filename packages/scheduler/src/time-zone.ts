@@ -99,6 +99,20 @@ export function offsetChangesBetween(from: number, to: number, timeZone: string)
 }
 
 /**
+ * Every offset the zone has in `[from, to]` or in the {@link LONGEST_OFFSET_JUMP_MS} before it:
+ * an instant of the span shows its wall-clock time with one of them, and a gap or fold reaching
+ * into the span is read with one of them.
+ */
+export function offsetsAround(from: number, to: number, timeZone: string): Set<number> {
+  const offsets = new Set([zoneOffsetMs(from, timeZone), zoneOffsetMs(to, timeZone)]);
+  for (const change of offsetChangesBetween(from - LONGEST_OFFSET_JUMP_MS, to, timeZone)) {
+    offsets.add(zoneOffsetMs(change - 1, timeZone));
+    offsets.add(zoneOffsetMs(change, timeZone));
+  }
+  return offsets;
+}
+
+/**
  * The instant a wall-clock time (`wall`: the local date and time written as if it were UTC)
  * stands for in the zone, given the offsets the zone may have around it. A time that happens
  * twice (a fall-back fold) is its first instant; a time that never happens (a spring-forward gap)

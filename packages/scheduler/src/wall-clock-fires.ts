@@ -1,5 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
-import { LONGEST_OFFSET_JUMP_MS, offsetChangesBetween, wallTimeToInstant, zoneOffsetMs } from "./time-zone.js";
+import { LONGEST_OFFSET_JUMP_MS, offsetChangesBetween, offsetsAround, wallTimeToInstant, zoneOffsetMs } from "./time-zone.js";
 
 /**
  * The span whose fires must be read off the wall clock (see {@link wallClockFires}) for the walk
@@ -32,12 +32,8 @@ export function spanAcrossOffsetChanges(from: number, to: number, timeZone: stri
  * @param expandedCron - six numeric fields, as `normalizeCron` makes them.
  */
 export function wallClockFires(expandedCron: string, timeZone: string, from: number, to: number): number[] {
-  const offsets = new Set([zoneOffsetMs(from, timeZone), zoneOffsetMs(to, timeZone)]);
   // A gap shortly before the span shifts its times into it: they are read with the offset before.
-  for (const change of offsetChangesBetween(from - LONGEST_OFFSET_JUMP_MS, to, timeZone)) {
-    offsets.add(zoneOffsetMs(change - 1, timeZone));
-    offsets.add(zoneOffsetMs(change, timeZone));
-  }
+  const offsets = offsetsAround(from, to, timeZone);
   // Every instant of the span shows a wall-clock time within these bounds, and a gap time is
   // read with one of these offsets.
   const lowestWall = from + Math.min(...offsets);
