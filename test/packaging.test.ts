@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ const entryPoints: Record<string, string[]> = {
   "@underway/core/testing": ["MemoryStorage", "ManualClock"],
   "@underway/core/conformance": ["runStorageConformance"],
   "@underway/queue-pg": ["PgStorage", "runMigrations"],
+  "@underway/queue-pg/testing": ["createTestDatabase", "createPgliteStorage"],
   "@underway/worker": ["Worker", "gracefulShutdown"],
   "@underway/scheduler": ["Scheduler", "ZonedSchedule"],
   "@underway/job": ["Job", "To"],
@@ -25,6 +26,11 @@ beforeAll(() => {
   mkdirSync(join(consumer, "node_modules", "@underway"), { recursive: true });
   for (const name of ["core", "queue-pg", "worker", "scheduler", "job"]) {
     symlinkSync(join(repoRoot, "packages", name), join(consumer, "node_modules", "@underway", name), "dir");
+  }
+  mkdirSync(join(consumer, "node_modules", "@types"), { recursive: true });
+  symlinkSync(join(repoRoot, "node_modules", "pg"), join(consumer, "node_modules", "pg"), "dir");
+  for (const name of ["pg", "node"]) {
+    symlinkSync(join(repoRoot, "node_modules", "@types", name), join(consumer, "node_modules", "@types", name), "dir");
   }
 });
 
@@ -55,4 +61,72 @@ describe("built packages", () => {
       }
     });
   }
+});
+
+// A consumer's own TypeScript, written once and checked twice: as an ES module and as CommonJS
+// (`.mts` / `.cts` under Node16 resolution), so both declaration builds (`.d.ts`, `.d.cts`) carry
+// the types across packages: a job's input and output, a task on a queue of PgStorage, a scheduler.
+const consumerSource = `
+import pg from "pg";
+import { FatalError, Queue, RetryPolicy, type Task } from "@underway/core";
+import { MemoryStorage, type MemoryTransactionHandle } from "@underway/core/testing";
+import { PgStorage, type PgQueryable } from "@underway/queue-pg";
+import { Worker } from "@underway/worker";
+import { Scheduler, ZonedSchedule } from "@underway/scheduler";
+import { Job, To } from "@underway/job";
+
+type Resize = { imageId: string; width: number };
+
+export async function consumer(): Promise<void> {
+  const storage = new PgStorage(new pg.Pool());
+  const resize: Task<Resize, { resized: string }, PgQueryable> = {
+    async execute(_cx, { imageId, width }) {
+      if (width <= 0) throw new FatalError("width must be positive");
+      return { resized: imageId };
+    },
+    retryPolicy: new RetryPolicy({ maxAttempts: 3 }),
+  };
+  const queue = await Queue.builder<Resize>().name("resize").storage(storage).build();
+  await queue.enqueue(resize, { imageId: "a.png", width: 10 });
+  // @ts-expect-error width is a number
+  await queue.enqueue(resize, { imageId: "a.png", width: "10" });
+  const worker = new Worker(queue, resize, { concurrency: 2 });
+  worker.on("task:succeeded", ({ taskId }) => void taskId.length);
+  new Scheduler(queue, resize);
+  await queue.schedule(ZonedSchedule.parse("@daily[Europe/Berlin]"), { imageId: "b.png", width: 1 });
+
+  const receipts = await Job.builder<MemoryTransactionHandle>()
+    .step(async (_cx, { orderId }: { orderId: number }) => To.next({ key: \`receipts/\${orderId}.pdf\` }))
+    .step(async (_cx, { key }: { key: string }) => To.done(key.length))
+    .name("order-receipt")
+    .storage(new MemoryStorage())
+    .build();
+  const run = await receipts.enqueue({ orderId: 42 });
+  const length: number = await run.result();
+  void length;
+  // @ts-expect-error the job's input is { orderId: number }
+  await receipts.enqueue({ key: "x" });
+}
+`;
+
+describe("built declarations", () => {
+  it("type-check a consumer's code as an ES module and as CommonJS", () => {
+    writeFileSync(join(consumer, "consumer.mts"), consumerSource);
+    writeFileSync(join(consumer, "consumer.cts"), consumerSource.replace('import pg from "pg";', 'import pg = require("pg");'));
+    writeFileSync(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { module: "node16", moduleResolution: "node16", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: ["node"] },
+        files: ["consumer.mts", "consumer.cts"],
+      }),
+    );
+    const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+    let output = "";
+    try {
+      output = execFileSync(process.execPath, [tsc, "-p", join(consumer, "tsconfig.json")], { cwd: consumer, encoding: "utf8" });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error);
+    }
+    expect(output.trim()).toBe("");
+  });
 });
