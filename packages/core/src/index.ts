@@ -29,6 +29,7 @@
  */
 export * from "./errors.js";
 export * from "./retry-policy.js";
+export * from "./retry-task-options.js";
 export * from "./ids.js";
 export * from "./json-payload.js";
 export * from "./queue-name.js";

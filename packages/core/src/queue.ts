@@ -3,6 +3,7 @@ import { newTaskId } from "./ids.js";
 import { assertJsonPayload, type JsonValue } from "./json-payload.js";
 import { validateDurationMs } from "./durations.js";
 import { validateQueueName } from "./queue-name.js";
+import { resolveRetryTaskOptions, type RetryTaskOptions } from "./retry-task-options.js";
 import type { ScheduleDefinition } from "./schedule-definition.js";
 import type { AttemptRecord, NewTask, ScheduleRecord, TaskRecord } from "./storage/records.js";
 import type { StorageAdapter } from "./storage/storage-adapter.js";
@@ -149,6 +150,28 @@ export class Queue<Input = unknown, Tx = unknown> {
    */
   cancel(taskId: string, options: { tx?: Tx } = {}): Promise<boolean> {
     return this.storage.taskCancel({ queueName: this.name, taskId, ...txOption(options.tx) });
+  }
+
+  /**
+   * Runs again a task that failed for good in this queue, where it is now: in this queue, or in
+   * its dead-letter queue, from which it moves back here with its attempt history. It gets
+   * `attempts` more attempts (default 1) under its own retry policy and is due after `delayMs`.
+   *
+   * @returns true when the task was requeued; false when it is not a failed task of this queue
+   * (pending, running, succeeded, cancelled, pruned or unknown), or when a live task of this queue
+   * holds its dedupe key.
+   * @throws ConfigError when `attempts` or `delayMs` is invalid; nothing changes.
+   *
+   * @example
+   * ```ts
+   * for (const task of await queue.storage.taskList({ queueName: "resize-image-dlq" })) {
+   *   await queue.retry(task.id, { attempts: 3 });
+   * }
+   * ```
+   */
+  async retry(taskId: string, options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
+    const { attempts, delayMs } = resolveRetryTaskOptions(options);
+    return this.storage.taskRequeue({ queueName: this.name, taskId, attempts, delayMs, ...txOption(options.tx) });
   }
 
   /**

@@ -17,7 +17,8 @@ export interface RetryPolicyOptions {
 /** A source of uniform random numbers in [0, 1), injectable so backoff can be tested exactly. */
 export type RandomSource = () => number;
 
-const MAX_INT32 = 2_147_483_647;
+/** The largest value the integer fields of a retry policy can hold (32-bit, as stored). */
+export const MAX_INT32 = 2_147_483_647;
 
 /**
  * How often and how soon a failed task is tried again.

@@ -161,4 +161,38 @@ describe("Queue", () => {
       expect(await queue.getSchedule()).toBeNull();
     });
   });
+
+  describe("retry", () => {
+    async function deadLettered(queue: Queue<Signup, unknown>, storage: MemoryStorage): Promise<string> {
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" });
+      const claimed = (await storage.taskClaim({ queueName: queue.name, limit: 100 })).find((task) => task.id === id);
+      await storage.taskFail({ queueName: queue.name, taskId: id, attempt: claimed!.attempt, errorMessage: "mailbox full" });
+      return id;
+    }
+
+    it("brings a dead-lettered task back with one more attempt by default, or as many as asked", async () => {
+      const clock = new ManualClock();
+      const storage = new MemoryStorage({ clock });
+      const queue = await signupQueue(storage);
+      const id = await deadLettered(queue, storage);
+      expect(await queue.getTask(id)).toMatchObject({ state: "failed", queueName: "signups-dlq", deadLetteredFrom: "signups" });
+      expect(await queue.retry(id)).toBe(true);
+      expect(await queue.getTask(id)).toMatchObject({ state: "pending", queueName: "signups", runAt: clock.now(), retryPolicy: { maxAttempts: 2 } });
+      expect(await queue.retry(id)).toBe(false);
+
+      const later = await deadLettered(queue, storage);
+      expect(await queue.retry(later, { attempts: 3, delayMs: 60_000 })).toBe(true);
+      expect(await queue.getTask(later)).toMatchObject({ runAt: new Date(clock.now().getTime() + 60_000), retryPolicy: { maxAttempts: 4 } });
+    });
+
+    it("rejects invalid attempts and delays with a ConfigError, changing nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const id = await deadLettered(queue, storage);
+      for (const options of [{ attempts: 0 }, { attempts: 2.5 }, { attempts: "3" as never }, { delayMs: -1 }, { delayMs: Number.NaN }]) {
+        await expect(queue.retry(id, options)).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect((await queue.getTask(id))!.state).toBe("failed");
+    });
+  });
 });

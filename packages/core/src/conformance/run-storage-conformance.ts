@@ -14,6 +14,7 @@ import { leaseCases } from "./lease-cases.js";
 import { lockCases } from "./lock-cases.js";
 import { nextRunAtCases } from "./next-run-at-cases.js";
 import { pruneCases } from "./prune-cases.js";
+import { requeueCases } from "./requeue-cases.js";
 import { retryCases } from "./retry-cases.js";
 import { scheduleCases } from "./schedule-cases.js";
 import { transactionCases } from "./transaction-cases.js";
@@ -58,6 +59,7 @@ export function runStorageConformance<Tx>(
     retryCases(fixture);
     failCases(fixture);
     cancelCases(fixture);
+    requeueCases(fixture);
     followUpCases(fixture);
     claimedFollowUpCases(fixture);
     concurrencyKeyCases(fixture);

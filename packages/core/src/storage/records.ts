@@ -64,6 +64,8 @@ export interface TaskRecord {
   cancelRequested: boolean;
   /** For tasks enqueued by a schedule: the fire time they were enqueued for. */
   scheduledFor: Date | null;
+  /** For a task moved to a dead-letter queue: the queue it failed in. */
+  deadLetteredFrom: string | null;
 }
 
 /** One attempt (one claim) of a task. */

@@ -140,6 +140,17 @@ export interface StorageAdapter<Tx = unknown> {
    */
   taskCancel(params: TaskCancelParams<Tx>): Promise<boolean>;
 
+  /**
+   * Puts a task that failed for good back to work (a redrive): a `failed` task that is in
+   * `queueName`, or that was moved from `queueName` to its dead-letter queue, becomes `pending` in
+   * `queueName` again, with its attempt records, due `delayMs` from now, and its retry policy's
+   * `maxAttempts` raised to `attemptCount + attempts`. Its attempt history is kept: the next claim
+   * is attempt `attemptCount + 1`. `completedAt` is cleared. Workers of the queue are notified.
+   * @returns true when the task was requeued; false, changing nothing, when there is no such
+   * failed task, or when a live (`pending` or `in_progress`) task of the queue holds its dedupe key.
+   */
+  taskRequeue(params: TaskRequeueParams<Tx>): Promise<boolean>;
+
   /** Reads one task, in whichever queue it is now (a dead-lettered task has moved). */
   taskGet(params: { taskId: string }): Promise<TaskRecord | null>;
 
@@ -356,6 +367,18 @@ export interface FailOutcome {
 export type TaskCancelParams<Tx> =
   | { queueName: string; taskId: string; correlationId?: undefined; tx?: Tx }
   | { queueName: string; correlationId: string; taskId?: undefined; tx?: Tx };
+
+/** Parameters of {@link StorageAdapter.taskRequeue}. */
+export interface TaskRequeueParams<Tx> {
+  /** The queue the task failed in (where it is, or where it was dead-lettered from). */
+  queueName: string;
+  taskId: string;
+  /** How many more attempts the task gets: a positive integer. */
+  attempts: number;
+  /** When it is due, from now, in ms: a non-negative integer. */
+  delayMs: number;
+  tx?: Tx;
+}
 
 /** Parameters of {@link StorageAdapter.taskList}. */
 export interface TaskListParams {

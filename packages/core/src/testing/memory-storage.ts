@@ -2,6 +2,7 @@ import { systemClock, type Clock } from "../clock.js";
 import { ConfigError, StorageError, TaskNotFoundError } from "../errors.js";
 import type { JsonValue } from "../json-payload.js";
 import { defaultLogger, type Logger } from "../logger.js";
+import { MAX_INT32 } from "../retry-policy.js";
 import { isClaimedOnWrite } from "../storage/follow-up-claim.js";
 import type {
   AttemptRecord,
@@ -37,6 +38,7 @@ import type {
   TaskEnqueueParams,
   TaskFailParams,
   TaskListParams,
+  TaskRequeueParams,
   TaskRetryParams,
 } from "../storage/storage-adapter.js";
 import type { AttemptState } from "../task-state.js";
@@ -219,6 +221,41 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
         }
       }
       return affected;
+    });
+  }
+
+  async taskRequeue({ queueName, taskId, attempts, delayMs, tx }: TaskRequeueParams<MemoryTransactionHandle>): Promise<boolean> {
+    if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`taskRequeue attempts must be a positive integer, got ${String(attempts)}`);
+    if (!Number.isInteger(delayMs) || delayMs < 0) throw new ConfigError(`taskRequeue delayMs must be a non-negative integer, got ${String(delayMs)}`);
+    const now = this.#now();
+    return this.#write(tx, (state, events) => {
+      const task = state.tasks.get(taskId);
+      if (task === undefined || task.state !== "failed") return false;
+      const failedHere = task.deadLetteredFrom === null ? task.queueName === queueName : task.deadLetteredFrom === queueName;
+      if (!failedHere) return false;
+      const dedupeKeyTaken =
+        task.dedupeKey !== null &&
+        [...state.tasks.values()].some(
+          (other) => other.queueName === queueName && other.dedupeKey === task.dedupeKey && (other.state === "pending" || other.state === "in_progress"),
+        );
+      if (dedupeKeyTaken) return false;
+      const maxAttempts = Math.min(task.attemptCount + attempts, MAX_INT32);
+      state.tasks.set(task.id, {
+        ...task,
+        queueName,
+        deadLetteredFrom: null,
+        state: "pending",
+        runAt: new Date(now.getTime() + delayMs),
+        completedAt: null,
+        updatedAt: now,
+        retryPolicy: { ...task.retryPolicy, maxAttempts },
+      });
+      state.attempts.set(
+        task.id,
+        (state.attempts.get(task.id) ?? []).map((attempt) => ({ ...attempt, queueName })),
+      );
+      events.push({ type: "task:available", queueName });
+      return true;
     });
   }
 
@@ -618,7 +655,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     const task = state.tasks.get(taskId)!;
     const deadLetterQueueName = state.queues.get(task.queueName)?.deadLetterQueueName ?? null;
     if (deadLetterQueueName === null) return null;
-    state.tasks.set(taskId, { ...task, queueName: deadLetterQueueName });
+    state.tasks.set(taskId, { ...task, queueName: deadLetterQueueName, deadLetteredFrom: task.queueName });
     state.attempts.set(
       taskId,
       (state.attempts.get(taskId) ?? []).map((attempt) => ({ ...attempt, queueName: deadLetterQueueName })),
@@ -701,6 +738,7 @@ function newTaskRow(queueName: string, task: NewTask, now: Date, scheduledFor: D
     correlationId: task.correlationId,
     cancelRequested: false,
     scheduledFor,
+    deadLetteredFrom: null,
   };
 }
 
