@@ -40,6 +40,7 @@ import {
   type TaskFailParams,
   type TaskListParams,
   type TaskRecord,
+  type TaskRequeueParams,
   type TaskRetryParams,
 } from "@underway/core";
 import type { PGlite } from "@electric-sql/pglite";
@@ -64,6 +65,7 @@ import { heartbeatStatement } from "./queries/heartbeat.js";
 import { pruneStatement } from "./queries/prune.js";
 import { queueUpsertStatement } from "./queries/queue.js";
 import { readStatements, type ReadStatements } from "./queries/read.js";
+import { requeueStatement } from "./queries/requeue.js";
 import { retryStatement } from "./queries/retry.js";
 import { scheduleStatements, type ScheduleStatements } from "./queries/schedule.js";
 import { NEW_TASK_ARRAY_TYPES } from "./queries/sql-fragments.js";
@@ -88,6 +90,8 @@ const ENQUEUE_CHUNK_SIZE = 5_000;
 const PRUNE_BATCH_SIZE = 10_000;
 const CLAIM_CONFLICT_RETRIES = 5;
 const CONCURRENCY_KEY_INDEX = "task_concurrency_key_running_key";
+/** The unique index on the dedupe keys of live tasks (migration 0001). */
+const DEDUPE_KEY_INDEX = "task_dedupe_key_live_key";
 
 interface Statements {
   enqueue: EnqueueStatements;
@@ -98,6 +102,7 @@ interface Statements {
   fail: SqlStatement;
   heartbeat: SqlStatement;
   cancel: CancelStatements;
+  requeue: SqlStatement;
   read: ReadStatements;
   prune: SqlStatement;
   queueUpsert: SqlStatement;
@@ -166,6 +171,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       fail: failStatement(quoted),
       heartbeat: heartbeatStatement(quoted),
       cancel: cancelStatements(quoted),
+      requeue: requeueStatement(quoted),
       read: readStatements(quoted),
       prune: pruneStatement(quoted),
       queueUpsert: queueUpsertStatement(quoted),
@@ -435,6 +441,26 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     ];
     const rows = await this.#run("taskCancel", statement, values, params.tx);
     return Number(rows[0]?.changed ?? 0) > 0;
+  }
+
+  async taskRequeue({ queueName, taskId, attempts, delayMs, tx }: TaskRequeueParams<PgQueryable>): Promise<boolean> {
+    if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`taskRequeue attempts must be a positive integer, got ${String(attempts)}`);
+    if (!Number.isInteger(delayMs) || delayMs < 0) throw new ConfigError(`taskRequeue delayMs must be a non-negative integer, got ${String(delayMs)}`);
+    if (!isTaskId(taskId) || !isStorableText(queueName)) return false;
+    const values = [this.#now(), queueName, taskId, attempts, delayMs, this.#channels.taskAvailable];
+    const requeue = async () => Number((await this.#driver.run(this.#statements.requeue, values))[0]?.changed ?? 0) > 0;
+    if (tx) return Number((await this.#run("taskRequeue", this.#statements.requeue, values, tx))[0]?.changed ?? 0) > 0;
+    try {
+      return await requeue().catch((error: unknown) => {
+        // Another task of the same dedupe key became live after this statement looked (a requeue
+        // or an enqueue racing it), and the unique index stopped this one: looking again sees it.
+        const keyConflict = sqlState(error) === "23505" && (error as { constraint?: string }).constraint === DEDUPE_KEY_INDEX;
+        if (keyConflict) return requeue();
+        throw error;
+      });
+    } catch (error) {
+      throw mapDriverError(error, "taskRequeue");
+    }
   }
 
   async taskGet({ taskId }: { taskId: string }): Promise<TaskRecord | null> {

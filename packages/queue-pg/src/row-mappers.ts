@@ -56,6 +56,7 @@ export function toTaskRecord(row: Row): TaskRecord {
     correlationId: row.correlation_id ?? null,
     cancelRequested: row.cancel_requested === true,
     scheduledFor: toDateOrNull(row.scheduled_for),
+    deadLetteredFrom: row.dead_lettered_from ?? null,
   };
 }
 

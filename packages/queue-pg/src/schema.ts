@@ -59,6 +59,7 @@ export function createUnderwaySchema(schemaName: string = DEFAULT_SCHEMA) {
       leaseExpiresAt: timestamptz("lease_expires_at"),
       cancelRequestedAt: timestamptz("cancel_requested_at"),
       scheduledFor: timestamptz("scheduled_for"),
+      deadLetteredFrom: text("dead_lettered_from"),
     },
     (table) => [primaryKey({ name: "task_pkey", columns: [table.id] })],
   );

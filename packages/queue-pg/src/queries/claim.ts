@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { CLAIMED_TASK_COLUMNS, insertFailedAttempts, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
+import { CLAIMED_TASK_COLUMNS, deadLetterQueueOfQueue, insertFailedAttempts, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
 
 /** Attempt message of a reclaimed task's previous attempt. */
 export const LEASE_EXPIRED_MESSAGE = "Task lease expired and was reclaimed by another worker";
@@ -68,7 +68,8 @@ export function claimStatement(schema: string, limit: number): SqlStatement {
       update ${schema}.task t
       set state = (case when e.cancel_requested then 'cancelled' else 'failed' end)::${schema}.task_state,
           task_queue_name = case when e.cancel_requested then t.task_queue_name
-            else coalesce((select q.dlq_name from ${schema}.task_queue q where q.name = $2), t.task_queue_name) end,
+            else coalesce(${deadLetterQueueOfQueue(schema)}, t.task_queue_name) end,
+          dead_lettered_from = case when not e.cancel_requested and ${deadLetterQueueOfQueue(schema)} is not null then $2 end,
           completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
       from exhausted e
       where t.ctid = e.ctid and t.id = e.id

@@ -1,5 +1,5 @@
 import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
-import { insertFailedAttempts, isRunning, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
+import { deadLetterQueueOfQueue, insertFailedAttempts, isRunning, moveAttemptsWithTasks, NOW } from "./sql-fragments.js";
 
 /**
  * Values: `$1` now, `$2` queue, `$3` task id, `$4` attempt, `$5` error message, `$6` finished
@@ -8,7 +8,8 @@ import { insertFailedAttempts, isRunning, moveAttemptsWithTasks, NOW } from "./s
  * Why it is correct: fenced like every state change, and the attempt rows are written only through
  * what the fenced update returned. The dead-letter move rewrites the queue name of the task and of
  * its earlier attempt rows in this one statement, and the failed attempt's row is written in the
- * queue the task ends in.
+ * queue the task ends in. A dead-lettered task records the queue it failed in
+ * (`dead_lettered_from`), where a requeue puts it back.
  */
 export function failStatement(schema: string): SqlStatement {
   return sqlStatement(`
@@ -16,8 +17,9 @@ export function failStatement(schema: string): SqlStatement {
       update ${schema}.task t
       set state = (case when t.cancel_requested_at is null then 'failed' else 'cancelled' end)::${schema}.task_state,
           task_queue_name = case when t.cancel_requested_at is null
-            then coalesce((select q.dlq_name from ${schema}.task_queue q where q.name = $2), t.task_queue_name)
+            then coalesce(${deadLetterQueueOfQueue(schema)}, t.task_queue_name)
             else t.task_queue_name end,
+          dead_lettered_from = case when t.cancel_requested_at is null and ${deadLetterQueueOfQueue(schema)} is not null then $2 end,
           completed_at = ${NOW}, updated_at = ${NOW}, lease_expires_at = null
       where t.task_queue_name = $2 and t.id = $3::uuid and ${isRunning("t")} and t.current_attempt = $4
       returning t.id, t.task_queue_name, t.state, t.last_attempt_at, pg_notify($6, $2)

@@ -19,6 +19,14 @@ export function isRunning(alias: string): string {
   return `${alias}.state::text = 'in_progress'`;
 }
 
+/**
+ * The dead-letter queue of the queue named by `$2` (null when it has none), for the statements
+ * that fail tasks of that queue for good.
+ */
+export function deadLetterQueueOfQueue(schema: string): string {
+  return `(select q.dlq_name from ${schema}.task_queue q where q.name = $2)`;
+}
+
 /** An interval column as whole milliseconds (float8, so node-postgres returns a number). */
 export function intervalMs(column: string): string {
   return `round(extract(epoch from ${column}) * 1000)::float8`;
@@ -47,7 +55,7 @@ export const TASK_RECORD_COLUMNS = `
   (t.retry_policy).max_attempts, (t.retry_policy).initial_interval_ms, (t.retry_policy).max_interval_ms,
   (t.retry_policy).backoff_coefficient, (t.retry_policy).jitter_factor,
   t.concurrency_key, t.dedupe_key, t.correlation_id,
-  t.cancel_requested_at is not null as cancel_requested, t.scheduled_for`;
+  t.cancel_requested_at is not null as cancel_requested, t.scheduled_for, t.dead_lettered_from`;
 
 /** The columns of a ClaimedTask, read from alias `c` (a RETURNING of the task table). */
 export const CLAIMED_TASK_COLUMNS = `

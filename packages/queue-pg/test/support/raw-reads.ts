@@ -61,6 +61,7 @@ export function rawReads(db: PgQueryable, schema = "underway") {
         correlationId: row.correlation_id,
         cancelRequested: row.cancel_requested_at !== null,
         scheduledFor: date(row.scheduled_for),
+        deadLetteredFrom: row.dead_lettered_from,
       };
     },
     async attempts(taskId: string): Promise<AttemptRecord[]> {
