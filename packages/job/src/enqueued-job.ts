@@ -1,8 +1,10 @@
 import {
+  resolveRetryTaskOptions,
   TimeoutError,
   type AttemptRecord,
   type JsonValue,
   type Queue,
+  type RetryTaskOptions,
   type StorageEvent,
   type TaskRecord,
   type TaskState,
@@ -75,6 +77,27 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    */
   cancel(options: { tx?: Tx } = {}): Promise<boolean> {
     return this.#queue.storage.taskCancel({ queueName: this.#queue.name, correlationId: this.id, ...(options.tx === undefined ? {} : { tx: options.tx }) });
+  }
+
+  /**
+   * Resumes a failed run from the step that failed: that step runs again (from the dead-letter
+   * queue, if the job has one) with `attempts` more attempts (default 1), after `delayMs`; the
+   * steps before it are not repeated. `result()` then waits for the resumed run.
+   *
+   * @returns true when the run was resumed; false when it had not failed.
+   * @throws ConfigError when `attempts` or `delayMs` is invalid; nothing changes.
+   *
+   * @example
+   * ```ts
+   * const run = job.get(jobId);
+   * if ((await run.status()).state === "failed") await run.retry({ attempts: 3 });
+   * ```
+   */
+  async retry(options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
+    resolveRetryTaskOptions(options);
+    const last = (await this.#steps()).at(-1);
+    if (last?.state !== "failed") return false;
+    return this.#queue.retry(last.id, options);
   }
 
   /** Every step's state, attempts, errors and timestamps, and the run's overall state. */

@@ -1,4 +1,4 @@
-import { FatalError, TimeoutError, newTaskId, type StorageAdapter } from "@underway/core";
+import { ConfigError, FatalError, TimeoutError, newTaskId, type StorageAdapter } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
 import { createEffectsTable, createTestDatabase, insertEffect, type TestDatabase } from "@underway/queue-pg/testing";
 import { ZonedSchedule } from "@underway/scheduler";
@@ -308,5 +308,44 @@ describe("Job", () => {
       .build();
     await expect(job.enqueue({ id: 1n })).rejects.toThrow(/BigInt/);
     expect(await storage.taskList({ queueName: job.name })).toHaveLength(0);
+  });
+
+  it("resumes a failed run from its failed step, out of the dead-letter queue, without repeating earlier steps", async () => {
+    let firstStepRuns = 0;
+    let secondStepRuns = 0;
+    const job = await Job.builder<PgQueryable>()
+      .step(async (_cx, { orderId }: { orderId: number }) => {
+        firstStepRuns += 1;
+        return To.next({ orderId, charged: true });
+      })
+      .step(async (_cx, { orderId }: { orderId: number; charged: boolean }) => {
+        secondStepRuns += 1;
+        if (secondStepRuns === 1) throw new FatalError("mail server refused");
+        return To.done(`receipt ${orderId}`);
+      })
+      .name(uniqueName("resumable"))
+      .deadLetterQueue(uniqueName("resumable-dlq"))
+      .storage(storage)
+      .build();
+    const handle = start(job);
+    const run = await job.enqueue({ orderId: 9 });
+    await expect(run.result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(JobFailedError);
+    const failed = await run.status();
+    expect(failed.state).toBe("failed");
+    expect((await storage.taskGet({ taskId: failed.steps[1]!.taskId }))!.queueName).toBe(job.queue.deadLetterQueueName);
+
+    await expect(run.retry({ attempts: 0 })).rejects.toBeInstanceOf(ConfigError);
+    expect(await run.retry()).toBe(true);
+    await expect(run.result({ timeoutMs: 20_000 })).resolves.toBe("receipt 9");
+    expect([firstStepRuns, secondStepRuns]).toEqual([1, 2]);
+    const resumed = await run.status();
+    expect(resumed.state).toBe("succeeded");
+    expect(resumed.steps.map((step) => [step.stepIndex, step.state, step.errors])).toEqual([
+      [0, "succeeded", []],
+      [1, "succeeded", ["mail server refused"]],
+    ]);
+    expect(await run.retry()).toBe(false);
+    expect(await job.get(run.id).retry()).toBe(false);
+    await handle.shutdown();
   });
 });
