@@ -22,7 +22,10 @@ const refused = [
   "prepare transaction 'pay'",
   "-- settle the order\ncommit",
   "/* settle\n the order */ commit",
-];
+  "/* nested /* comments */ end here */ commit",
+  "insert into note (body) values ('settled'); commit",
+  "select 1; select 2;\n  -- and then\n  END;",
+]
 const allowed = [
   "savepoint nested",
   "release savepoint nested",
@@ -32,6 +35,9 @@ const allowed = [
   "select 1 as endpoint",
   "-- commit\nselect 1 as one",
   "/* commit */ select 1 as one",
+  "select ';' as semicolon; select 'x; commit' as text",
+  "select $$; commit$$ as body; select E'\\'; end' as escaped",
+  'select 1 as "a; rollback"; savepoint inner_one; release savepoint inner_one',
 ];
 
 /** Each refused statement, sent on `tx` as text and as a query config, fails with StorageError. */
