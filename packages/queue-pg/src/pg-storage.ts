@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  resolveRetryTaskOptions,
   defaultLogger,
   isClaimedOnWrite,
   isTaskId,
@@ -444,22 +445,19 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async taskRequeue({ queueName, taskId, attempts, delayMs, tx }: TaskRequeueParams<PgQueryable>): Promise<boolean> {
-    if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`taskRequeue attempts must be a positive integer, got ${String(attempts)}`);
-    if (!Number.isInteger(delayMs) || delayMs < 0) throw new ConfigError(`taskRequeue delayMs must be a non-negative integer, got ${String(delayMs)}`);
+    resolveRetryTaskOptions({ attempts, delayMs });
     if (!isTaskId(taskId) || !isStorableText(queueName)) return false;
     const values = [this.#now(), queueName, taskId, attempts, delayMs, this.#channels.taskAvailable];
-    const requeue = async () => Number((await this.#driver.run(this.#statements.requeue, values))[0]?.changed ?? 0) > 0;
-    if (tx) return Number((await this.#run("taskRequeue", this.#statements.requeue, values, tx))[0]?.changed ?? 0) > 0;
+    const changed = (rows: any[]) => Number(rows[0]?.changed ?? 0) > 0;
+    if (tx) return changed(await this.#run("taskRequeue", this.#statements.requeue, values, tx));
     try {
-      return await requeue().catch((error: unknown) => {
-        // Another task of the same dedupe key became live after this statement looked (a requeue
-        // or an enqueue racing it), and the unique index stopped this one: looking again sees it.
-        const keyConflict = sqlState(error) === "23505" && (error as { constraint?: string }).constraint === DEDUPE_KEY_INDEX;
-        if (keyConflict) return requeue();
-        throw error;
-      });
+      return changed(await this.#driver.run(this.#statements.requeue, values));
     } catch (error) {
-      throw mapDriverError(error, "taskRequeue");
+      // Another task of the same dedupe key became live after this statement looked (a requeue
+      // or an enqueue racing it), and the unique index stopped this one: looking again sees it.
+      const keyConflict = sqlState(error) === "23505" && (error as { constraint?: string }).constraint === DEDUPE_KEY_INDEX;
+      if (!keyConflict) throw mapDriverError(error, "taskRequeue");
+      return changed(await this.#run("taskRequeue", this.#statements.requeue, values));
     }
   }
 

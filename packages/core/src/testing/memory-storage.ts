@@ -3,6 +3,7 @@ import { ConfigError, StorageError, TaskNotFoundError } from "../errors.js";
 import type { JsonValue } from "../json-payload.js";
 import { defaultLogger, type Logger } from "../logger.js";
 import { MAX_INT32 } from "../retry-policy.js";
+import { resolveRetryTaskOptions } from "../retry-task-options.js";
 import { isClaimedOnWrite } from "../storage/follow-up-claim.js";
 import type {
   AttemptRecord,
@@ -225,8 +226,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   }
 
   async taskRequeue({ queueName, taskId, attempts, delayMs, tx }: TaskRequeueParams<MemoryTransactionHandle>): Promise<boolean> {
-    if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`taskRequeue attempts must be a positive integer, got ${String(attempts)}`);
-    if (!Number.isInteger(delayMs) || delayMs < 0) throw new ConfigError(`taskRequeue delayMs must be a non-negative integer, got ${String(delayMs)}`);
+    resolveRetryTaskOptions({ attempts, delayMs });
     const now = this.#now();
     return this.#write(tx, (state, events) => {
       const task = state.tasks.get(taskId);

@@ -37,8 +37,7 @@ export function statementStarts(text: string): number[] {
     } else if (char === '"') {
       index = endOfQuoted(text, index + 1, '"', false);
     } else if (char === "-" && text[index + 1] === "-") {
-      const newline = text.indexOf("\n", index + 2);
-      index = newline === -1 ? length : newline + 1;
+      index = endOfLineComment(text, index + 2);
     } else if (char === "/" && text[index + 1] === "*") {
       index = endOfBlockComment(text, index + 2);
     } else if (char === "$" && !isIdentifierChar(text[index - 1])) {
@@ -65,8 +64,7 @@ export function skipSpaceAndComments(text: string, from: number): number {
   while (index < text.length) {
     const char = text[index]!;
     if (char === "-" && text[index + 1] === "-") {
-      const newline = text.indexOf("\n", index + 2);
-      index = newline === -1 ? text.length : newline + 1;
+      index = endOfLineComment(text, index + 2);
     } else if (char === "/" && text[index + 1] === "*") {
       index = endOfBlockComment(text, index + 2);
     } else if (/\s/.test(char)) {
@@ -109,6 +107,12 @@ function endOfQuoted(text: string, from: number, quote: string, backslashEscapes
     }
   }
   return text.length;
+}
+
+/** The index just past the end of the line a `--` comment is on (the text's end when none). */
+function endOfLineComment(text: string, from: number): number {
+  const newline = text.indexOf("\n", from);
+  return newline === -1 ? text.length : newline + 1;
 }
 
 /** The index just past the `*\/` that closes a block comment opened before `from`; they nest. */
