@@ -94,6 +94,12 @@ const CONCURRENCY_KEY_INDEX = "task_concurrency_key_running_key";
 /** The unique index on the dedupe keys of live tasks (migration 0001). */
 const DEDUPE_KEY_INDEX = "task_dedupe_key_live_key";
 
+/** The task that holds a dedupe key, and its correlation id. */
+interface DedupeKeyHolder {
+  id: string;
+  correlationId: string | null;
+}
+
 interface Statements {
   enqueue: EnqueueStatements;
   complete: SqlStatement;
@@ -237,7 +243,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
           ], tx);
         }
         chunk.forEach((task, offset) => {
-          outcomes[start + offset] = { id: task.id, deduplicated: false };
+          outcomes[start + offset] = { id: task.id, deduplicated: false, correlationId: task.correlationId };
         });
         continue;
       }
@@ -246,7 +252,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       if (!withDedupeKeys) {
         await this.#run("taskEnqueue", this.#statements.enqueue.append, values, tx);
         chunk.forEach((task, offset) => {
-          outcomes[start + offset] = { id: task.id, deduplicated: false };
+          outcomes[start + offset] = { id: task.id, deduplicated: false, correlationId: task.correlationId };
         });
         continue;
       }
@@ -254,7 +260,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       const written = new Set(rows.map((row) => row.id as string));
       chunk.forEach((task, offset) => {
         const isWritten = written.has(task.id);
-        outcomes[start + offset] = { id: task.id, deduplicated: !isWritten };
+        outcomes[start + offset] = { id: task.id, deduplicated: !isWritten, correlationId: task.correlationId };
         if (!isWritten) deduplicated.push(start + offset);
       });
     }
@@ -263,7 +269,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       const holderByKey = await this.#dedupeKeyHolders("taskEnqueue", queueName, keys, tx);
       for (const index of deduplicated) {
         const holder = holderByKey.get(tasks[index]!.dedupeKey!);
-        if (holder) outcomes[index] = { id: holder, deduplicated: true };
+        if (holder) outcomes[index] = { id: holder.id, deduplicated: true, correlationId: holder.correlationId };
       }
     }
     return outcomes;
@@ -273,13 +279,17 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
    * The task holding each dedupe key: the live one, through the unique index on live keys; for a
    * key whose holder finished since the conflict, the task that held it last.
    */
-  async #dedupeKeyHolders(operation: string, queueName: string, keys: string[], tx: PgQueryable | undefined): Promise<Map<string, string>> {
+  async #dedupeKeyHolders(operation: string, queueName: string, keys: string[], tx: PgQueryable | undefined): Promise<Map<string, DedupeKeyHolder>> {
+    const holder = (row: Record<string, unknown>): [string, DedupeKeyHolder] => [
+      row.dedupe_key as string,
+      { id: row.id as string, correlationId: row.correlation_id as string | null },
+    ];
     const live = await this.#run(operation, this.#statements.enqueue.findByDedupeKey, [queueName, keys], tx);
-    const holders = new Map(live.map((row) => [row.dedupe_key as string, row.id as string]));
+    const holders = new Map(live.map(holder));
     const missing = keys.filter((key) => !holders.has(key));
     if (missing.length > 0) {
       const last = await this.#run(operation, this.#statements.enqueue.findLastByDedupeKey, [queueName, missing], tx);
-      for (const row of last) holders.set(row.dedupe_key as string, row.id as string);
+      for (const row of last) holders.set(...holder(row));
     }
     return holders;
   }
@@ -331,7 +341,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     for (const { followUp, index } of skipped) {
       if (followUp.task.dedupeKey === null) continue;
       const holder = (await this.#dedupeKeyHolders("taskComplete", followUp.queueName, [followUp.task.dedupeKey], tx)).get(followUp.task.dedupeKey);
-      if (holder !== undefined) followUpIds[index] = holder;
+      if (holder !== undefined) followUpIds[index] = holder.id;
     }
     return { state, followUpIds, claimedFollowUps: claimedFollowUpsOf(rows, [attempt]) };
   }

@@ -19,8 +19,8 @@ describe("PgStorage task life cycle on a server", () => {
     const high = newTask({ n: 2 }, { priority: 5 });
     const outcomes = await storage.taskEnqueue({ queueName: "life", tasks: [low, high] });
     expect(outcomes).toEqual([
-      { id: low.id, deduplicated: false },
-      { id: high.id, deduplicated: false },
+      { id: low.id, deduplicated: false, correlationId: null },
+      { id: high.id, deduplicated: false, correlationId: null },
     ]);
     const claimed = await storage.taskClaim({ queueName: "life", limit: 10 });
     expect(claimed.map((task) => task.id)).toEqual([high.id, low.id]);

@@ -17,7 +17,7 @@ export function enqueueCases<Tx>(f: ConformanceFixture<Tx>): void {
         correlationId: "run-1",
       });
       const outcomes = await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [task] });
-      expect(outcomes).toEqual([{ id: task.id, deduplicated: false }]);
+      expect(outcomes).toEqual([{ id: task.id, deduplicated: false, correlationId: "run-1" }]);
       const stored = await f.existingTask(task.id);
       expect(stored).toMatchObject({
         id: task.id,
@@ -110,27 +110,27 @@ export function enqueueCases<Tx>(f: ConformanceFixture<Tx>): void {
     });
 
     describe("dedupe key", () => {
-      it("returns the id of the pending task with the same key instead of writing another", async () => {
-        const original = await f.enqueueOne({ dedupeKey: "report-7" });
-        const duplicate = f.newTask({ dedupeKey: "report-7" });
+      it("returns the id and correlation id of the pending task with the same key instead of writing another", async () => {
+        const original = await f.enqueueOne({ dedupeKey: "report-7", correlationId: "run-original" });
+        const duplicate = f.newTask({ dedupeKey: "report-7", correlationId: "run-duplicate" });
         const outcomes = await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [duplicate] });
-        expect(outcomes).toEqual([{ id: original.id, deduplicated: true }]);
+        expect(outcomes).toEqual([{ id: original.id, deduplicated: true, correlationId: "run-original" }]);
         expect(await f.task(duplicate.id)).toBeNull();
       });
 
       it("also matches a running task, and a task earlier in the same call", async () => {
-        const running = await f.enqueueOne({ dedupeKey: "running-key" });
+        const running = await f.enqueueOne({ dedupeKey: "running-key", correlationId: "run-running" });
         await f.claimOne();
-        const a = f.newTask({ dedupeKey: "running-key" });
-        const b = f.newTask({ dedupeKey: "batch-key" });
-        const c = f.newTask({ dedupeKey: "batch-key" });
+        const a = f.newTask({ dedupeKey: "running-key", correlationId: "run-a" });
+        const b = f.newTask({ dedupeKey: "batch-key", correlationId: "run-b" });
+        const c = f.newTask({ dedupeKey: "batch-key", correlationId: "run-c" });
         const d = f.newTask();
         const outcomes = await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [a, b, c, d] });
         expect(outcomes).toEqual([
-          { id: running.id, deduplicated: true },
-          { id: b.id, deduplicated: false },
-          { id: b.id, deduplicated: true },
-          { id: d.id, deduplicated: false },
+          { id: running.id, deduplicated: true, correlationId: "run-running" },
+          { id: b.id, deduplicated: false, correlationId: "run-b" },
+          { id: b.id, deduplicated: true, correlationId: "run-b" },
+          { id: d.id, deduplicated: false, correlationId: null },
         ]);
         expect(await f.task(c.id)).toBeNull();
       });
@@ -141,7 +141,7 @@ export function enqueueCases<Tx>(f: ConformanceFixture<Tx>): void {
         await f.storage.taskComplete(f.ref(claimed));
         const again = f.newTask({ dedupeKey: "finished-key" });
         const outcomes = await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [again] });
-        expect(outcomes).toEqual([{ id: again.id, deduplicated: false }]);
+        expect(outcomes).toEqual([{ id: again.id, deduplicated: false, correlationId: null }]);
         expect(original.id).not.toBe(again.id);
       });
 
@@ -150,7 +150,7 @@ export function enqueueCases<Tx>(f: ConformanceFixture<Tx>): void {
         await f.enqueueOne({ dedupeKey: "shared" });
         const elsewhere = f.newTask({ dedupeKey: "shared" });
         const outcomes = await f.storage.taskEnqueue({ queueName: other, tasks: [elsewhere] });
-        expect(outcomes).toEqual([{ id: elsewhere.id, deduplicated: false }]);
+        expect(outcomes).toEqual([{ id: elsewhere.id, deduplicated: false, correlationId: null }]);
       });
     });
   });

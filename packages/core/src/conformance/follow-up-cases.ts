@@ -63,6 +63,34 @@ export function followUpCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(outcome.followUpIds).toEqual([existing.id]);
       expect(await f.task(duplicate.id)).toBeNull();
     });
+
+    it("lets a follow-up take over the dedupe key of the task it follows", async () => {
+      const parent = await f.enqueueOne({ dedupeKey: "run-key", correlationId: "run-1" });
+      const claimed = await f.claimOne();
+      const next = f.newTask({ dedupeKey: "run-key", correlationId: "run-1" });
+      const outcome = await f.storage.taskComplete({ ...f.ref(claimed), followUps: [{ queueName: f.queueName, task: next }] });
+      expect(outcome.followUpIds).toEqual([next.id]);
+      expect(await f.existingTask(parent.id)).toMatchObject({ state: "succeeded" });
+      expect(await f.existingTask(next.id)).toMatchObject({ state: "pending", dedupeKey: "run-key" });
+      const duplicate = f.newTask({ dedupeKey: "run-key" });
+      expect(await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [duplicate] })).toEqual([
+        { id: next.id, deduplicated: true, correlationId: "run-1" },
+      ]);
+    });
+
+    it("lets a follow-up written claimed take over the dedupe key of the task it follows, in a batch", async () => {
+      const parents = [await f.enqueueOne({ dedupeKey: "run-a" }), await f.enqueueOne({ dedupeKey: "run-b" })];
+      const claimed = await f.claim(2);
+      const nextByParent = new Map(parents.map((parent) => [parent.id, f.newTask({ dedupeKey: parent.dedupeKey })]));
+      const outcome = await f.storage.taskCompleteMany({
+        attempts: claimed.map((task) => ({ ...f.ref(task), followUps: [{ queueName: f.queueName, task: nextByParent.get(task.id)!, claim: true }] })),
+      });
+      expect(outcome.rejected).toEqual([]);
+      for (const next of nextByParent.values()) {
+        expect(await f.existingTask(next.id)).toMatchObject({ dedupeKey: next.dedupeKey });
+        expect((await f.existingTask(next.id)).state).toMatch(/^(pending|in_progress)$/);
+      }
+    });
   });
 
   describe("taskCompleteMany", () => {

@@ -19,7 +19,7 @@ export function transactionCases<Tx>(f: ConformanceFixture<Tx>): void {
       const task = f.newTask();
       const transaction = f.storage.transactionOpen();
       const outcomes = await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [task], tx: transaction.tx });
-      expect(outcomes).toEqual([{ id: task.id, deduplicated: false }]);
+      expect(outcomes).toEqual([{ id: task.id, deduplicated: false, correlationId: null }]);
       await f.commitAroundRead(transaction, async () => ({ task: await f.task(task.id), claimed: await f.claim() }), {
         whileOpen: (seen) => expect(seen).toEqual({ task: null, claimed: [] }),
         afterCommit: (seen) => {

@@ -141,4 +141,10 @@ export interface EnqueueOutcome {
   id: string;
   /** True when no row was written because of the dedupe key. */
   deduplicated: boolean;
+  /**
+   * The correlation id of the task named by `id`: the one given for a new task, the existing
+   * task's for a deduplicated one (so a caller grouping tasks, such as a job run, learns which
+   * group already holds the key).
+   */
+  correlationId: string | null;
 }

@@ -501,23 +501,23 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     scheduledFor: Date | null,
   ): EnqueueOutcome[] {
     this.#assertQueueRegistered(state, queueName);
-    const liveIdsByDedupeKey = new Map<string, string>();
+    const liveByDedupeKey = new Map<string, { id: string; correlationId: string | null }>();
     for (const task of state.tasks.values()) {
       if (task.queueName === queueName && task.dedupeKey !== null && (task.state === "pending" || task.state === "in_progress")) {
-        liveIdsByDedupeKey.set(task.dedupeKey, task.id);
+        liveByDedupeKey.set(task.dedupeKey, { id: task.id, correlationId: task.correlationId });
       }
     }
     const outcomes: EnqueueOutcome[] = [];
     for (const task of tasks) {
-      const existingId = task.dedupeKey === null ? undefined : liveIdsByDedupeKey.get(task.dedupeKey);
-      if (existingId !== undefined) {
-        outcomes.push({ id: existingId, deduplicated: true });
+      const existing = task.dedupeKey === null ? undefined : liveByDedupeKey.get(task.dedupeKey);
+      if (existing !== undefined) {
+        outcomes.push({ id: existing.id, deduplicated: true, correlationId: existing.correlationId });
         continue;
       }
       if (state.tasks.has(task.id)) throw new StorageError(`A task with id ${task.id} already exists`);
       state.tasks.set(task.id, newTaskRow(queueName, task, now, scheduledFor));
-      if (task.dedupeKey !== null) liveIdsByDedupeKey.set(task.dedupeKey, task.id);
-      outcomes.push({ id: task.id, deduplicated: false });
+      if (task.dedupeKey !== null) liveByDedupeKey.set(task.dedupeKey, { id: task.id, correlationId: task.correlationId });
+      outcomes.push({ id: task.id, deduplicated: false, correlationId: task.correlationId });
     }
     if (outcomes.some((outcome) => !outcome.deduplicated)) events.push({ type: "task:available", queueName });
     return outcomes;
@@ -613,6 +613,9 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
       this.#finishTask(state, events, task, "cancelled", now);
       return { state: "cancelled", followUpIds: [], claimedFollowUps: [] };
     }
+    // Finished first, so a follow-up may take over the dedupe key of the task it follows.
+    this.#endAttempt(state, task.id, task.currentAttempt, "succeeded", null, now);
+    this.#finishTask(state, events, task, "succeeded", now, attempt.output ?? null);
     const claimedFollowUps: ClaimedTask[] = [];
     const followUpIds = (attempt.followUps ?? []).map((followUp) => {
       if (!isClaimedOnWrite(followUp)) return this.#insertTasks(state, events, followUp.queueName, [followUp.task], now, null)[0]!.id;
@@ -621,8 +624,6 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
       claimedFollowUps.push(this.#startAttempt(state, state.tasks.get(id)!, now));
       return id;
     });
-    this.#endAttempt(state, task.id, task.currentAttempt, "succeeded", null, now);
-    this.#finishTask(state, events, task, "succeeded", now, attempt.output ?? null);
     return { state: "succeeded", followUpIds, claimedFollowUps };
   }
 

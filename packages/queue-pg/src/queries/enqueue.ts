@@ -86,12 +86,12 @@ export function enqueueStatements(schema: string, defaultSettings: ReadonlyArray
       notified as (select pg_notify($3, $2) where exists (select 1 from inserted))
       select i.id::text as id from inserted i where (select count(*) from notified) >= 0`),
     findByDedupeKey: sqlStatement(`
-      select t.dedupe_key, t.id::text as id
+      select t.dedupe_key, t.id::text as id, t.correlation_id
       from ${schema}.task t
       where t.task_queue_name = $1 and t.dedupe_key = any($2::text[])
         and t.dedupe_key is not null and t.state in ('pending', 'in_progress')`),
     findLastByDedupeKey: sqlStatement(`
-      select distinct on (t.dedupe_key) t.dedupe_key, t.id::text as id
+      select distinct on (t.dedupe_key) t.dedupe_key, t.id::text as id, t.correlation_id
       from ${schema}.task t
       where t.task_queue_name = $1 and t.dedupe_key = any($2::text[])
       order by t.dedupe_key, (t.state in ('pending', 'in_progress')) desc, t.created_at desc`),
