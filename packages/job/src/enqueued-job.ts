@@ -62,10 +62,16 @@ const RECHECK_INTERVAL_MS = 2_000;
 export class EnqueuedJob<Result = unknown, Tx = unknown> {
   /** The job run's id (a UUID string). */
   readonly id: string;
+  /**
+   * True when this handle comes from an enqueue whose dedupe key a live run already held: it is
+   * that run, and the enqueue wrote nothing. False otherwise (and for `job.get(id)`).
+   */
+  readonly deduplicated: boolean;
   readonly #queue: Queue<JobEnvelope, Tx>;
 
-  constructor(id: string, queue: Queue<JobEnvelope, Tx>) {
+  constructor(id: string, queue: Queue<JobEnvelope, Tx>, options: { deduplicated?: boolean } = {}) {
     this.id = id;
+    this.deduplicated = options.deduplicated ?? false;
     this.#queue = queue;
   }
 

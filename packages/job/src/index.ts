@@ -39,6 +39,7 @@
 export * from "./to.js";
 export * from "./context.js";
 export * from "./job.js";
+export * from "./job-enqueue-options.js";
 export * from "./job-builder.js";
 export * from "./job-envelope.js";
 export * from "./job-errors.js";

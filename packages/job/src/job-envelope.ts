@@ -9,11 +9,15 @@ export interface JobEnvelope {
   jobId: string;
   stepIndex: number;
   stepInput: JsonValue;
+  /** The run's dedupe key, carried by every step so the run holds it until it ends. */
+  dedupeKey?: string;
 }
 
-/** Builds the envelope of one step. */
-export function createJobEnvelope(jobId: string, stepIndex: number, stepInput: unknown): JobEnvelope {
-  return { version: JOB_ENVELOPE_VERSION, jobId, stepIndex, stepInput: (stepInput === undefined ? null : stepInput) as JsonValue };
+/** Builds the envelope of one step; `dedupeKey` is left out when the run has none. */
+export function createJobEnvelope(jobId: string, stepIndex: number, stepInput: unknown, dedupeKey?: string | null): JobEnvelope {
+  const envelope: JobEnvelope = { version: JOB_ENVELOPE_VERSION, jobId, stepIndex, stepInput: (stepInput === undefined ? null : stepInput) as JsonValue };
+  if (dedupeKey !== undefined && dedupeKey !== null) envelope.dedupeKey = dedupeKey;
+  return envelope;
 }
 
 /**
@@ -36,6 +40,9 @@ export function readJobEnvelope(value: unknown, stepCount: number): JobEnvelope 
     throw new FatalError(`Unknown job step ${describe(stepIndex)}: the job has steps 0 to ${stepCount - 1}`);
   }
   if (!("stepInput" in envelope)) throw new FatalError("Unreadable job envelope: stepInput is missing");
+  if (envelope.dedupeKey !== undefined && typeof envelope.dedupeKey !== "string") {
+    throw new FatalError(`Unreadable job envelope: dedupeKey must be a string when present, got ${describe(envelope.dedupeKey)}`);
+  }
   return envelope as JobEnvelope;
 }
 

@@ -30,6 +30,8 @@ export function createJobTask<State, Tx>(
     delayMs: (envelope) => settingOf("delayMs")(envelope),
     heartbeatMs: (envelope) => settingOf("heartbeatMs")(envelope),
     priority: (envelope) => settingOf("priority")(envelope),
+    // The run's key, on every step: the run holds it from its first step to its last.
+    dedupeKey: (envelope) => envelope.dedupeKey ?? null,
     concurrencyKey: (envelope) => {
       const key = steps[envelope.stepIndex]?.settings.concurrencyKey;
       return typeof key === "function" ? key(envelope.stepInput) : key;
@@ -74,7 +76,7 @@ export function createJobTask<State, Tx>(
       } catch (error) {
         throw new FatalError((error as Error).message, { cause: error });
       }
-      await cx.enqueueOnSuccess(queueRef.queue!, task, createJobEnvelope(envelope.jobId, nextIndex, transition.value), {
+      await cx.enqueueOnSuccess(queueRef.queue!, task, createJobEnvelope(envelope.jobId, nextIndex, transition.value, envelope.dedupeKey), {
         delayMs: transition.delayMs,
         correlationId: envelope.jobId,
       });

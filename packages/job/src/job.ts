@@ -1,5 +1,6 @@
 import {
   newTaskId,
+  validateOptionalKey,
   type JsonValue,
   type NewTask,
   type Queue,
@@ -10,6 +11,7 @@ import {
 import { Scheduler } from "@underway/scheduler";
 import { Worker, type WorkerOptions } from "@underway/worker";
 import { EnqueuedJob } from "./enqueued-job.js";
+import type { JobEnqueueManyOptions, JobEnqueueOptions } from "./job-enqueue-options.js";
 import { JobBuilderImpl, type JobBuilderStart } from "./job-builder.js";
 import { createJobEnvelope, type JobEnvelope } from "./job-envelope.js";
 import type { JobHandle } from "./job-handle.js";
@@ -69,23 +71,32 @@ export class Job<State, Tx, Input, Result> {
   }
 
   /**
-   * Enqueues a new run. With `tx` the run is created inside the caller's transaction.
+   * Enqueues a new run. With `tx` the run is created inside the caller's transaction. With
+   * `dedupeKey`, a live run holding the same key is returned instead (`deduplicated: true`).
    * @throws ValidationError when the input cannot be stored as JSON; nothing is written.
+   * @throws ConfigError when `dedupeKey` is not a non-empty string of at most 512 characters.
+   *
+   * @example
+   * ```ts
+   * const run = await job.enqueue({ orderId: 42 }, { dedupeKey: "order-42" });
+   * const again = await job.enqueue({ orderId: 42 }, { dedupeKey: "order-42" });
+   * again.id === run.id; // while the run is pending or running
+   * ```
    */
-  async enqueue(input: Input, options: { tx?: Tx } = {}): Promise<EnqueuedJob<Result, Tx>> {
-    const [run] = await this.#enqueueRuns([input], 0, options.tx);
+  async enqueue(input: Input, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
+    const [run] = await this.#enqueueRuns([input], 0, options.tx, () => options.dedupeKey);
     return run!;
   }
 
-  /** Enqueues a new run whose first step starts `delayMs` from now. */
-  async enqueueAfter(input: Input, delayMs: number, options: { tx?: Tx } = {}): Promise<EnqueuedJob<Result, Tx>> {
-    const [run] = await this.#enqueueRuns([input], delayMs, options.tx);
+  /** Enqueues a new run whose first step starts `delayMs` from now (options as {@link enqueue}). */
+  async enqueueAfter(input: Input, delayMs: number, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
+    const [run] = await this.#enqueueRuns([input], delayMs, options.tx, () => options.dedupeKey);
     return run!;
   }
 
-  /** Enqueues many runs at once, all or nothing. */
-  enqueueMany(inputs: ReadonlyArray<Input>, options: { tx?: Tx } = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
-    return this.#enqueueRuns(inputs, 0, options.tx);
+  /** Enqueues many runs at once, all or nothing; one handle per input, in input order. */
+  enqueueMany(inputs: ReadonlyArray<Input>, options: JobEnqueueManyOptions<Input, Tx> = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
+    return this.#enqueueRuns(inputs, 0, options.tx, options.dedupeKey);
   }
 
   /** A handle on an existing run, by id. */
@@ -152,14 +163,25 @@ export class Job<State, Tx, Input, Result> {
     await this.start(options).done;
   }
 
-  async #enqueueRuns(inputs: ReadonlyArray<Input>, delayMs: number, tx: Tx | undefined): Promise<Array<EnqueuedJob<Result, Tx>>> {
+  async #enqueueRuns(
+    inputs: ReadonlyArray<Input>,
+    delayMs: number,
+    tx: Tx | undefined,
+    dedupeKeyOf: ((input: Input) => string | null | undefined) | undefined,
+  ): Promise<Array<EnqueuedJob<Result, Tx>>> {
     if (inputs.length === 0) return [];
     const prepared: NewTask[] = [];
     for (const input of inputs) {
       const jobId = newTaskId();
-      prepared.push(await this.queue.prepare(this.task, createJobEnvelope(jobId, 0, input), { delayMs, correlationId: jobId }));
+      const dedupeKey = dedupeKeyOf === undefined ? null : validateOptionalKey(dedupeKeyOf(input), "dedupeKey");
+      const envelope = createJobEnvelope(jobId, 0, input, dedupeKey);
+      prepared.push(await this.queue.prepare(this.task, envelope, { delayMs, correlationId: jobId }));
     }
-    await this.queue.storage.taskEnqueue({ queueName: this.queue.name, tasks: prepared, ...(tx === undefined ? {} : { tx }) });
-    return prepared.map((task) => new EnqueuedJob<Result, Tx>(task.correlationId!, this.queue));
+    const outcomes = await this.queue.storage.taskEnqueue({ queueName: this.queue.name, tasks: prepared, ...(tx === undefined ? {} : { tx }) });
+    return outcomes.map((outcome, index) => {
+      // A deduplicated outcome names a step of the run that holds the key, and that run's id.
+      const jobId = outcome.deduplicated && outcome.correlationId !== null ? outcome.correlationId : prepared[index]!.correlationId!;
+      return new EnqueuedJob<Result, Tx>(jobId, this.queue, { deduplicated: outcome.deduplicated });
+    });
   }
 }

@@ -27,6 +27,13 @@ export async function typeTests(): Promise<void> {
   const run = await receipts.enqueue({ orderId: 1 });
   const length: number = await run.result();
   void length;
+  // A run's dedupe key is a string; enqueueMany derives each one from the typed input.
+  await receipts.enqueue({ orderId: 2 }, { dedupeKey: "order-2" });
+  await receipts.enqueueMany([{ orderId: 3 }], { dedupeKey: ({ orderId }) => `order-${orderId}` });
+  // @ts-expect-error the input has no receiptKey
+  await receipts.enqueueMany([{ orderId: 3 }], { dedupeKey: ({ receiptKey }) => receiptKey });
+  // @ts-expect-error a key is a string
+  await receipts.enqueue({ orderId: 4 }, { dedupeKey: 4 });
 
   // A step whose input does not match the previous step's To.next value is an error.
   Job.builder<FakeTx>()

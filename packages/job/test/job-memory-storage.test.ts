@@ -32,6 +32,29 @@ describe("Job on MemoryStorage", () => {
     }
   });
 
+  it("keeps one run per dedupe key while it is pending or running, as on Postgres", async () => {
+    const job = await Job.builder<MemoryTransactionHandle>()
+      .step(async (_cx, { orderId }: { orderId: number }) => To.next({ orderId }))
+      .step(async (_cx, { orderId }: { orderId: number }) => To.done(orderId))
+      .name("keyed-order")
+      .storage(new MemoryStorage())
+      .build();
+
+    const run = await job.enqueue({ orderId: 1 }, { dedupeKey: "order-1" });
+    const again = await job.enqueue({ orderId: 1 }, { dedupeKey: "order-1" });
+    expect([again.id, again.deduplicated]).toEqual([run.id, true]);
+    const handle = job.start();
+    try {
+      await expect(run.result({ timeoutMs: 10_000 })).resolves.toBe(1);
+      expect((await run.status()).steps).toHaveLength(2);
+      const next = await job.enqueue({ orderId: 1 }, { dedupeKey: "order-1" });
+      expect([next.deduplicated, next.id === run.id]).toEqual([false, false]);
+      await expect(next.result({ timeoutMs: 10_000 })).resolves.toBe(1);
+    } finally {
+      await handle.shutdown();
+    }
+  });
+
   it("fails the run when a step fails for good", async () => {
     const job = await Job.builder<MemoryTransactionHandle>()
       .step(async (_cx, { orderId }: { orderId: number }) => {

@@ -348,4 +348,125 @@ describe("Job", () => {
     expect(await job.get(run.id).retry()).toBe(false);
     await handle.shutdown();
   });
+
+  describe("one run per key", () => {
+    it("returns the live run holding a dedupe key at every step, and frees the key when the run ends", async () => {
+      let releaseSecondStep!: () => void;
+      const secondStepMayFinish = new Promise<void>((resolve) => (releaseSecondStep = resolve));
+      let secondStepStarted!: () => void;
+      const secondStepRunning = new Promise<void>((resolve) => (secondStepStarted = resolve));
+      const job = await Job.builder<PgQueryable>()
+        .step(async (_cx, { n }: { n: number }) => To.next({ n: n + 1 }))
+        .step(async (_cx, { n }: { n: number }) => {
+          secondStepStarted();
+          await secondStepMayFinish;
+          return To.next({ n: n + 1 });
+        })
+        .step(async (_cx, { n }: { n: number }) => To.done(n))
+        .name(uniqueName("keyed"))
+        .storage(storage)
+        .build();
+
+      const run = await job.enqueue({ n: 1 }, { dedupeKey: "order-1" });
+      const whilePending = await job.enqueue({ n: 100 }, { dedupeKey: "order-1" });
+      expect([run.deduplicated, whilePending.id, whilePending.deduplicated]).toEqual([false, run.id, true]);
+      expect(await storage.taskList({ queueName: job.name })).toHaveLength(1);
+
+      const handle = start(job);
+      await secondStepRunning;
+      const whileRunning = await job.enqueue({ n: 200 }, { dedupeKey: "order-1" });
+      expect([whileRunning.id, whileRunning.deduplicated]).toEqual([run.id, true]);
+      const otherKey = await job.enqueue({ n: 10 }, { dedupeKey: "order-2" });
+      expect(otherKey.id).not.toBe(run.id);
+      releaseSecondStep();
+      await expect(run.result({ timeoutMs: 20_000 })).resolves.toBe(3);
+      await expect(otherKey.result({ timeoutMs: 20_000 })).resolves.toBe(12);
+
+      const steps = (await run.status()).steps;
+      expect(steps.map((step) => step.state)).toEqual(["succeeded", "succeeded", "succeeded"]);
+      const tasks = await Promise.all(steps.map((step) => storage.taskGet({ taskId: step.taskId })));
+      expect(tasks.map((task) => task!.dedupeKey)).toEqual(["order-1", "order-1", "order-1"]);
+
+      const afterwards = await job.enqueue({ n: 5 }, { dedupeKey: "order-1" });
+      expect([afterwards.deduplicated, afterwards.id === run.id]).toEqual([false, false]);
+      await expect(afterwards.result({ timeoutMs: 20_000 })).resolves.toBe(7);
+      await handle.shutdown();
+    });
+
+    it("makes one run of parallel enqueues with the same key, and of the runs of one call that share one", async () => {
+      const job = await Job.builder<PgQueryable>()
+        .step(async (_cx, { n }: { n: number }) => To.done(n))
+        .name(uniqueName("keyed-parallel"))
+        .storage(storage)
+        .build();
+      const racing = await Promise.all(Array.from({ length: 12 }, (_, n) => job.enqueue({ n }, { dedupeKey: "nightly-report" })));
+      expect(new Set(racing.map((run) => run.id)).size).toBe(1);
+      expect(racing.filter((run) => !run.deduplicated)).toHaveLength(1);
+
+      const many = await job.enqueueMany([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }], { dedupeKey: ({ n }) => (n <= 2 ? "pair" : n === 3 ? "nightly-report" : null) });
+      expect(many[1]!.id).toBe(many[0]!.id);
+      expect(many.map((run) => run.deduplicated)).toEqual([false, true, true, false]);
+      expect(many[2]!.id).toBe(racing[0]!.id);
+      expect(await storage.taskList({ queueName: job.name })).toHaveLength(3);
+
+      const client = await db.pool.connect();
+      try {
+        await client.query("begin");
+        const first = await job.enqueue({ n: 5 }, { dedupeKey: "in-tx", tx: client });
+        const second = await job.enqueue({ n: 6 }, { dedupeKey: "in-tx", tx: client });
+        expect([second.id, second.deduplicated]).toEqual([first.id, true]);
+        // Outside the transaction, the same key waits for it to end, then names its run.
+        const outside = job.enqueue({ n: 7 }, { dedupeKey: "in-tx" });
+        await waitFor(async () => {
+          const waiting = await db.pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
+          return waiting.rows[0].n > 0;
+        }, { message: "the outside enqueue waiting on the open transaction" });
+        await client.query("commit");
+        const afterCommit = await outside;
+        expect([afterCommit.id, afterCommit.deduplicated]).toEqual([first.id, true]);
+      } finally {
+        client.release();
+      }
+      expect(await storage.taskList({ queueName: job.name })).toHaveLength(4);
+    });
+
+    it("rejects a key that is not a non-empty string of at most 512 characters, writing nothing", async () => {
+      const job = await Job.builder<PgQueryable>()
+        .step(async (_cx, { n }: { n: number }) => To.done(n))
+        .name(uniqueName("keyed-invalid"))
+        .storage(storage)
+        .build();
+      for (const dedupeKey of ["", "k".repeat(513), 7 as unknown as string, "a\u0000b"]) {
+        await expect(job.enqueue({ n: 1 }, { dedupeKey })).rejects.toBeInstanceOf(ConfigError);
+      }
+      await expect(job.enqueueMany([{ n: 1 }, { n: 2 }], { dedupeKey: ({ n }) => (n === 2 ? "" : "fine") })).rejects.toBeInstanceOf(ConfigError);
+      expect(await storage.taskList({ queueName: job.name })).toHaveLength(0);
+    });
+
+    it("does not resume a failed run while another run holds its key", async () => {
+      let attempts = 0;
+      const job = await Job.builder<PgQueryable>()
+        .step(async (_cx, { n }: { n: number }) => {
+          attempts += 1;
+          if (n === 1 && attempts === 1) throw new FatalError("first attempt refused");
+          return To.done(n);
+        })
+        .name(uniqueName("keyed-retry"))
+        .storage(storage)
+        .build();
+      let handle = start(job);
+      const failed = await job.enqueue({ n: 1 }, { dedupeKey: "account-3" });
+      await expect(failed.result({ timeoutMs: 20_000 })).rejects.toBeInstanceOf(JobFailedError);
+      await handle.shutdown();
+
+      const holder = await job.enqueue({ n: 2 }, { dedupeKey: "account-3" });
+      expect(holder.deduplicated).toBe(false);
+      expect(await failed.retry()).toBe(false);
+      handle = start(job);
+      await expect(holder.result({ timeoutMs: 20_000 })).resolves.toBe(2);
+      expect(await failed.retry()).toBe(true);
+      await expect(failed.result({ timeoutMs: 20_000 })).resolves.toBe(1);
+      await handle.shutdown();
+    });
+  });
 });
