@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
 
 /** Thrown by a runner when the library lacks the feature a metric needs (reported as n/a). */
 export class NotAvailable extends Error {
@@ -91,6 +92,19 @@ export function installedVersion(name, fromUrl) {
     directory = dirname(directory);
   }
   return "unknown";
+}
+
+/**
+ * Sequential throughput, the same way for every participant: `warmUp` untimed calls of
+ * `call(n)` first (numbered on from `count`), so the figure is the steady rate rather than the
+ * first calls' compilation and statement preparation, then `count` timed calls. Returns the
+ * elapsed ms of the timed calls.
+ */
+export async function timeSequentialCalls({ count, warmUp = 0, call }) {
+  for (let n = 0; n < warmUp; n += 1) await call(count + n);
+  const started = performance.now();
+  for (let n = 0; n < count; n += 1) await call(n);
+  return performance.now() - started;
 }
 
 /**

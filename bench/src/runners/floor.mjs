@@ -4,7 +4,7 @@
 // statements.
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { chunk, numberedInputs, runRunner, sampleLatency } from "../runner-main.mjs";
+import { chunk, numberedInputs, runRunner, sampleLatency, timeSequentialCalls } from "../runner-main.mjs";
 
 const queueName = "bench";
 
@@ -86,12 +86,14 @@ const metrics = {
   async "enqueue-single"(params) {
     const pool = await openPool(params);
     const client = await pool.connect();
-    const started = performance.now();
-    for (let n = 0; n < params.count; n += 1) await client.query({ ...insertOne, values: [queueName, JSON.stringify({ n })] });
-    const elapsedMs = performance.now() - started;
+    const elapsedMs = await timeSequentialCalls({
+      count: params.count,
+      warmUp: params.warmUp,
+      call: (n) => client.query({ ...insertOne, values: [queueName, JSON.stringify({ n })] }),
+    });
     client.release();
     await pool.end();
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { statement: "one-row INSERT per task, one connection, sequential" } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { statement: "one-row INSERT per task, one connection, sequential", warmUp: params.warmUp } };
   },
 
   async "enqueue-batch"(params) {

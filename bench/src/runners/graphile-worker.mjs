@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { Logger, makeWorkerUtils, run, runMigrations } from "graphile-worker";
-import { chunk, installedVersion, numberedInputs, runRunner, sampleLatency, waitFor } from "../runner-main.mjs";
+import { chunk, installedVersion, numberedInputs, runRunner, sampleLatency, waitFor, timeSequentialCalls } from "../runner-main.mjs";
 import { drainWithWorkerProcesses, serveWorkerProcess } from "../worker-processes.mjs";
 
 const version = installedVersion("graphile-worker", import.meta.url);
@@ -86,11 +86,9 @@ async function drain(params, { profile, processes, appRow }) {
 const metrics = {
   async "enqueue-single"(params) {
     const utils = await openUtils(params);
-    const started = performance.now();
-    for (let n = 0; n < params.count; n += 1) await utils.addJob(taskIdentifier, { n });
-    const elapsedMs = performance.now() - started;
+    const elapsedMs = await timeSequentialCalls({ count: params.count, warmUp: params.warmUp, call: (n) => utils.addJob(taskIdentifier, { n }) });
     await utils.release();
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: "workerUtils.addJob(identifier, payload), sequential" } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: "workerUtils.addJob(identifier, payload), sequential", warmUp: params.warmUp } };
   },
 
   async "enqueue-batch"(params) {

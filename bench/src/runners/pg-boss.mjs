@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { PgBoss } from "pg-boss";
-import { chunk, installedVersion, numberedInputs, runRunner, sampleLatency, waitFor } from "../runner-main.mjs";
+import { chunk, installedVersion, numberedInputs, runRunner, sampleLatency, waitFor, timeSequentialCalls } from "../runner-main.mjs";
 import { drainWithWorkerProcesses, serveWorkerProcess } from "../worker-processes.mjs";
 
 const version = installedVersion("pg-boss", import.meta.url);
@@ -83,11 +83,9 @@ const metrics = {
   async "enqueue-single"(params) {
     const boss = await startBoss(params);
     await boss.createQueue(queueName);
-    const started = performance.now();
-    for (let n = 0; n < params.count; n += 1) await boss.send(queueName, { n });
-    const elapsedMs = performance.now() - started;
+    const elapsedMs = await timeSequentialCalls({ count: params.count, warmUp: params.warmUp, call: (n) => boss.send(queueName, { n }) });
     await boss.stop({ graceful: true });
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: "send(name, data), sequential" } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: "send(name, data), sequential", warmUp: params.warmUp } };
   },
 
   async "enqueue-batch"(params) {

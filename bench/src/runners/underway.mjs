@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { NotAvailable, chunk, numberedInputs, runRunner, sampleLatency, waitFor } from "../runner-main.mjs";
+import { NotAvailable, chunk, numberedInputs, runRunner, sampleLatency, waitFor, timeSequentialCalls } from "../runner-main.mjs";
 import { drainWithWorkerProcesses, serveWorkerProcess } from "../worker-processes.mjs";
 
 const thisFile = fileURLToPath(import.meta.url);
@@ -134,11 +134,9 @@ async function drain(params, { profile, processes, appRow }) {
 const metrics = {
   async "enqueue-single"(params) {
     const opened = await openQueue(params);
-    const started = performance.now();
-    for (let n = 0; n < params.count; n += 1) await opened.queue.enqueue(noOpTask, { n });
-    const elapsedMs = performance.now() - started;
+    const elapsedMs = await timeSequentialCalls({ count: params.count, warmUp: params.warmUp, call: (n) => opened.queue.enqueue(noOpTask, { n }) });
     await closeStorage(opened);
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: "queue.enqueue(task, input), sequential" } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: "queue.enqueue(task, input), sequential", warmUp: params.warmUp } };
   },
 
   async "enqueue-batch"(params) {
