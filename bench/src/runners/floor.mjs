@@ -98,12 +98,10 @@ const metrics = {
 
   async "enqueue-batch"(params) {
     const pool = await openPool(params);
-    const batches = chunk(numberedInputs(params.count), params.batchSize).map((inputs) => inputs.map((input) => JSON.stringify(input)));
-    const started = performance.now();
-    for (const batch of batches) await pool.query({ ...insertMany, values: [queueName, batch] });
-    const elapsedMs = performance.now() - started;
+    const batches = chunk(numberedInputs(params.count + params.warmUpCalls * params.batchSize), params.batchSize).map((inputs) => inputs.map((input) => JSON.stringify(input)));
+    const elapsedMs = await timeSequentialCalls({ count: params.count / params.batchSize, warmUp: params.warmUpCalls, call: (n) => pool.query({ ...insertMany, values: [queueName, batches[n]] }) });
     await pool.end();
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { statement: `INSERT ... SELECT unnest($2::jsonb[]), ${params.batchSize} rows per statement, sequential` } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { statement: `INSERT ... SELECT unnest($2::jsonb[]), ${params.batchSize} rows per statement, sequential`, warmUpCalls: params.warmUpCalls } };
   },
 
   async "enqueue-one-call"(params) {

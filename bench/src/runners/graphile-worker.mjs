@@ -93,12 +93,10 @@ const metrics = {
 
   async "enqueue-batch"(params) {
     const utils = await openUtils(params);
-    const batches = chunk(numberedInputs(params.count), params.batchSize).map((inputs) => inputs.map((payload) => ({ identifier: taskIdentifier, payload })));
-    const started = performance.now();
-    for (const batch of batches) await utils.addJobs(batch);
-    const elapsedMs = performance.now() - started;
+    const batches = chunk(numberedInputs(params.count + params.warmUpCalls * params.batchSize), params.batchSize).map((inputs) => inputs.map((payload) => ({ identifier: taskIdentifier, payload })));
+    const elapsedMs = await timeSequentialCalls({ count: params.count / params.batchSize, warmUp: params.warmUpCalls, call: (n) => utils.addJobs(batches[n]) });
     await utils.release();
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: `workerUtils.addJobs(specs) with ${params.batchSize} jobs per call, sequential` } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: `workerUtils.addJobs(specs) with ${params.batchSize} jobs per call, sequential`, warmUpCalls: params.warmUpCalls } };
   },
 
   async "enqueue-one-call"(params) {

@@ -91,12 +91,10 @@ const metrics = {
   async "enqueue-batch"(params) {
     const boss = await startBoss(params);
     await boss.createQueue(queueName);
-    const batches = chunk(numberedInputs(params.count), params.batchSize).map((inputs) => inputs.map((data) => ({ data })));
-    const started = performance.now();
-    for (const batch of batches) await boss.insert(queueName, batch);
-    const elapsedMs = performance.now() - started;
+    const batches = chunk(numberedInputs(params.count + params.warmUpCalls * params.batchSize), params.batchSize).map((inputs) => inputs.map((data) => ({ data })));
+    const elapsedMs = await timeSequentialCalls({ count: params.count / params.batchSize, warmUp: params.warmUpCalls, call: (n) => boss.insert(queueName, batches[n]) });
     await boss.stop({ graceful: true });
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: `insert(name, jobs) with ${params.batchSize} jobs per call, sequential` } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: `insert(name, jobs) with ${params.batchSize} jobs per call, sequential`, warmUpCalls: params.warmUpCalls } };
   },
 
   async "enqueue-one-call"(params) {

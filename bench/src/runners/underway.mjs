@@ -141,12 +141,10 @@ const metrics = {
 
   async "enqueue-batch"(params) {
     const opened = await openQueue(params);
-    const batches = chunk(numberedInputs(params.count), params.batchSize);
-    const started = performance.now();
-    for (const batch of batches) await opened.queue.enqueueMany(noOpTask, batch);
-    const elapsedMs = performance.now() - started;
+    const batches = chunk(numberedInputs(params.count + params.warmUpCalls * params.batchSize), params.batchSize);
+    const elapsedMs = await timeSequentialCalls({ count: params.count / params.batchSize, warmUp: params.warmUpCalls, call: (n) => opened.queue.enqueueMany(noOpTask, batches[n]) });
     await closeStorage(opened);
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: `queue.enqueueMany(task, inputs) with ${params.batchSize} inputs per call, sequential` } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { call: `queue.enqueueMany(task, inputs) with ${params.batchSize} inputs per call, sequential`, warmUpCalls: params.warmUpCalls } };
   },
 
   async "enqueue-one-call"(params) {
