@@ -106,7 +106,9 @@ function formatSample(measurement, outcome) {
   if (result.notAvailable) return `n/a (${result.notAvailable})`;
   if (result.error) return `error (${result.error.split("\n")[0]})`;
   const value = result.unit === "ms" ? `${result.value.toFixed(2)} ms p50, ${result.extra?.p99Ms?.toFixed(2)} ms p99` : `${Math.round(result.value)} ${result.unit}`;
-  return value;
+  const cpu = result.extra?.machineCpu;
+  if (!cpu) return value;
+  return `${value}  (cores ${Math.round(cpu.busyShare * 100)} % busy, ${Math.round(cpu.cpuMicrosPerItem)} µs CPU per task)`;
 }
 
 function renderReadme({ table, targets, meta }) {

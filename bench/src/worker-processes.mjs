@@ -4,6 +4,7 @@
 // RSS is the worker's own.
 import { fork } from "node:child_process";
 import { performance } from "node:perf_hooks";
+import { measureMachineCpu } from "./machine-cpu.mjs";
 import { peakRssMb, waitFor } from "./runner-main.mjs";
 
 const protocolTimeoutMs = 60_000;
@@ -22,6 +23,7 @@ export async function drainWithWorkerProcesses({ runnerFile, workerMetric, param
     await Promise.all(workers.map((worker) => worker.ready));
     const handledTotal = () => workers.reduce((sum, worker) => sum + worker.handled, 0);
     const started = performance.now();
+    const stopCpu = measureMachineCpu();
     for (const worker of workers) worker.child.send({ type: "go" });
     const failure = Promise.race(workers.map((worker) => worker.failed));
     const nearlyDone = Math.floor(expected * 0.9);
@@ -32,8 +34,9 @@ export async function drainWithWorkerProcesses({ runnerFile, workerMetric, param
       waitFor(async () => (finished = await countFinished()) >= expected, { timeoutMs, intervalMs: 10, what: `${expected} finished tasks in the database` }),
     ]);
     const elapsedMs = performance.now() - started;
+    const machineCpu = stopCpu(expected);
     const reports = await Promise.all(workers.map((worker) => worker.stop()));
-    return { elapsedMs, finished, perProcess: reports };
+    return { elapsedMs, finished, perProcess: reports, machineCpu };
   } finally {
     for (const worker of workers) worker.kill();
   }

@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { chunk, numberedInputs, runRunner, sampleLatency, timeSequentialCalls } from "../runner-main.mjs";
+import { measureMachineCpu } from "../machine-cpu.mjs";
 
 const queueName = "bench";
 
@@ -69,13 +70,17 @@ async function countSucceeded(pool) {
   return rows[0].finished;
 }
 
-/** Runs `loops` async loops of `body` until each reports an empty claim; returns the elapsed ms. */
-async function timeLoops(loops, body) {
+/**
+ * Runs `loops` async loops of `body` until each reports an empty claim; returns the elapsed ms
+ * and the machine's CPU over the drain (per task of `count`).
+ */
+async function timeLoops(loops, count, body) {
   const started = performance.now();
+  const stopCpu = measureMachineCpu();
   await Promise.all(Array.from({ length: loops }, async () => {
     while (await body());
   }));
-  return performance.now() - started;
+  return { elapsedMs: performance.now() - started, machineCpu: stopCpu(count) };
 }
 
 function throughput(count, elapsedMs) {
@@ -118,7 +123,7 @@ const metrics = {
     const pool = await openPool(params);
     await seed(pool, params.count);
     const loops = params.concurrency;
-    const elapsedMs = await timeLoops(loops, async () => {
+    const { elapsedMs, machineCpu } = await timeLoops(loops, params.count, async () => {
       const { rows } = await pool.query({ ...claimOne, values: [queueName] });
       if (rows.length === 0) return false;
       await pool.query({ ...completeOne, values: [rows[0].id] });
@@ -127,7 +132,7 @@ const metrics = {
     const finished = await countSucceeded(pool);
     await pool.end();
     if (finished !== params.count) throw new Error(`drained ${finished} of ${params.count}`);
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { loops, statement: "claim 1 (SKIP LOCKED) + complete 1, autocommit, per loop" } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { loops, statement: "claim 1 (SKIP LOCKED) + complete 1, autocommit, per loop" }, extra: { machineCpu } };
   },
 
   async "drain-best"(params) {
@@ -135,7 +140,7 @@ const metrics = {
     await seed(pool, params.count);
     const loops = params.floorLoops;
     const batchSize = params.floorBatchSize;
-    const elapsedMs = await timeLoops(loops, async () => {
+    const { elapsedMs, machineCpu } = await timeLoops(loops, params.count, async () => {
       const { rows } = await pool.query({ ...claimBatch, values: [queueName, batchSize] });
       if (rows.length === 0) return false;
       await pool.query({ ...completeBatch, values: [rows.map((row) => row.id)] });
@@ -144,14 +149,14 @@ const metrics = {
     const finished = await countSucceeded(pool);
     await pool.end();
     if (finished !== params.count) throw new Error(`drained ${finished} of ${params.count}`);
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { loops, batchSize, statement: `claim ${batchSize} + complete ${batchSize} per statement, no attempt rows` } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { loops, batchSize, statement: `claim ${batchSize} + complete ${batchSize} per statement, no attempt rows` }, extra: { machineCpu } };
   },
 
   async "drain-app-row"(params) {
     const pool = await openPool(params);
     await seed(pool, params.count);
     const loops = params.concurrency;
-    const elapsedMs = await timeLoops(loops, async () => {
+    const { elapsedMs, machineCpu } = await timeLoops(loops, params.count, async () => {
       const client = await pool.connect();
       try {
         await client.query("begin");
@@ -172,7 +177,7 @@ const metrics = {
     const { rows } = await pool.query("select count(*)::int as written from bench_app_row");
     await pool.end();
     if (finished !== params.count || rows[0].written !== params.count) throw new Error(`drained ${finished}, wrote ${rows[0].written} of ${params.count}`);
-    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { loops, statement: "BEGIN; claim 1; insert app row; complete; COMMIT, per task" } };
+    return { value: throughput(params.count, elapsedMs), unit: "tasks/s", count: params.count, settings: { loops, statement: "BEGIN; claim 1; insert app row; complete; COMMIT, per task" }, extra: { machineCpu } };
   },
 
   async latency(params) {

@@ -79,7 +79,7 @@ async function drain(params, { profile, processes, appRow }) {
     unit: "tasks/s",
     count: params.count,
     settings: { ...describeProfile(profile), processes, appRowWrite: appRow ? "own pg.Pool (max 10), not atomic with completion" : undefined },
-    extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, appRowsWritten: written },
+    extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, machineCpu: outcome.machineCpu, appRowsWritten: written },
   };
 }
 
@@ -139,7 +139,7 @@ const metrics = {
       unit: "runs/s",
       count: params.runs,
       settings: { ...describeProfile("default"), chaining: "task adds step n+1 with helpers.addJob" },
-      extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess },
+      extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, machineCpu: outcome.machineCpu },
     };
   },
 

@@ -75,7 +75,7 @@ async function drain(params, { profile, processes, appRow }) {
     unit: "tasks/s",
     count: params.count,
     settings: { ...workProfiles[profile], processes, appRowWrite: appRow ? "own pg.Pool (max 10), not atomic with completion" : undefined, pool: "pg-boss default (max 10)" },
-    extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, appRowsWritten: written ?? undefined },
+    extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, machineCpu: outcome.machineCpu, appRowsWritten: written ?? undefined },
   };
 }
 
@@ -137,7 +137,7 @@ const metrics = {
       unit: "runs/s",
       count: params.runs,
       settings: { ...workProfiles.default, chaining: "handler sends step n+1 to the same queue with send()" },
-      extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess },
+      extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, machineCpu: outcome.machineCpu },
     };
   },
 

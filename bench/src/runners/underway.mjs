@@ -127,7 +127,7 @@ async function drain(params, { profile, processes, appRow }) {
     unit: "tasks/s",
     count: params.count,
     settings: { ...workerProfiles[profile], processes, pool: `pg.Pool max ${poolSize}`, appRowWrite: appRow ? "cx.tx (atomic with completion)" : undefined },
-    extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, appRowsWritten: written },
+    extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, machineCpu: outcome.machineCpu, appRowsWritten: written },
   };
 }
 
@@ -182,7 +182,7 @@ const metrics = {
       unit: "runs/s",
       count: params.runs,
       settings: { job: "Job.builder() with three steps, job.start() defaults", pool: `pg.Pool max ${poolSize}` },
-      extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess },
+      extra: { elapsedMs: outcome.elapsedMs, perProcess: outcome.perProcess, machineCpu: outcome.machineCpu },
     };
   },
 
