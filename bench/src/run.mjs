@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createFreshDatabase, describeServer, dropDatabase, serverUrl } from "./database.mjs";
 import { planMeasurements } from "./plan.mjs";
@@ -15,7 +16,7 @@ const benchDirectory = fileURLToPath(new URL("..", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 function parseArguments(argv) {
-  const options = { quick: false, repetitions: null, only: null, libraries: null, build: true, readme: null };
+  const options = { quick: false, repetitions: null, only: null, libraries: null, build: true, readme: null, profileDirectory: null };
   for (const argument of argv) {
     const [flag, value] = argument.split("=");
     if (flag === "--quick") options.quick = true;
@@ -25,16 +26,18 @@ function parseArguments(argv) {
     else if (flag === "--no-build") options.build = false;
     else if (flag === "--no-readme") options.readme = false;
     else if (flag === "--readme") options.readme = true;
+    // Relative to where `pnpm bench` was typed (pnpm runs the script inside bench/).
+    else if (flag === "--profile-workers") options.profileDirectory = path.resolve(process.env.INIT_CWD ?? process.cwd(), value || "bench/results/profiles");
     else if (flag === "--") continue;
     else {
-      console.error(`unknown option ${argument}\nusage: pnpm bench [--quick] [--repetitions=N] [--only=drain-default,latency] [--libraries=underway,floor] [--no-build] [--no-readme]`);
+      console.error(`unknown option ${argument}\nusage: pnpm bench [--quick] [--repetitions=N] [--only=drain-default,latency] [--libraries=underway,floor] [--no-build] [--no-readme] [--profile-workers=DIR]`);
       process.exit(2);
     }
   }
   if (options.repetitions === null) options.repetitions = options.quick ? 1 : 3;
   if (!Number.isInteger(options.repetitions) || options.repetitions < 1) throw new Error("--repetitions takes a positive integer");
-  // Only a full, unfiltered run speaks for the project in the README.
-  if (options.readme === null) options.readme = !options.quick && !options.only && !options.libraries;
+  // Only a full, unfiltered, unprofiled run speaks for the project in the README.
+  if (options.readme === null) options.readme = !options.quick && !options.only && !options.libraries && !options.profileDirectory;
   return options;
 }
 
@@ -169,7 +172,8 @@ async function main() {
         let outcome;
         try {
           const databaseUrl = await createFreshDatabase(serverUrl, databaseName);
-          outcome = await runChild(library, measurement.id, { ...measurement.params, databaseUrl }, measurement.params.timeoutMs + 60_000);
+          const profileDirectory = options.profileDirectory && path.join(options.profileDirectory, `${measurement.id}.${library}.${repetition + 1}`);
+          outcome = await runChild(library, measurement.id, { ...measurement.params, databaseUrl, profileDirectory }, measurement.params.timeoutMs + 60_000);
         } catch (error) {
           outcome = { error: error?.message ?? String(error) };
         } finally {

@@ -3,6 +3,8 @@
 // handler) says every task has finished. Worker processes carry no seeding garbage, so their peak
 // RSS is the worker's own.
 import { fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { measureMachineCpu } from "./machine-cpu.mjs";
 import { peakRssMb, waitFor } from "./runner-main.mjs";
@@ -38,12 +40,15 @@ export async function drainWithWorkerProcesses({ runnerFile, workerMetric, param
     const reports = await Promise.all(workers.map((worker) => worker.stop()));
     return { elapsedMs, finished, perProcess: reports, machineCpu };
   } finally {
-    for (const worker of workers) worker.kill();
+    await Promise.all(workers.map((worker) => worker.kill()));
   }
 }
 
 function startWorkerProcess(runnerFile, workerMetric, params) {
-  const child = fork(runnerFile, [workerMetric, JSON.stringify(params)], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  // With a profile directory, V8 writes the worker's CPU profile there when the process exits.
+  const execArgv = params.profileDirectory ? ["--cpu-prof", `--cpu-prof-dir=${params.profileDirectory}`, "--cpu-prof-interval=100"] : undefined;
+  const child = fork(runnerFile, [workerMetric, JSON.stringify(params)], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
   const state = { child, handled: 0 };
   let resolveReady;
   let rejectReady;
@@ -74,12 +79,31 @@ function startWorkerProcess(runnerFile, workerMetric, params) {
     const timer = setTimeout(() => child.kill("SIGKILL"), protocolTimeoutMs);
     const report = await Promise.race([stopped, state.failed.catch((error) => ({ error: error.message }))]);
     clearTimeout(timer);
+    state.stoppedCleanly = !report.error;
     return { handled: state.handled, peakRssMb: report.peakRssMb ?? null, ...(report.error ? { error: report.error } : {}) };
   };
-  state.kill = () => {
+  state.kill = async () => {
+    // A profiled worker that stopped cleanly is writing its profile on the way out: let it.
+    if (execArgv && state.stoppedCleanly) await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, protocolTimeoutMs).unref())]);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
   return state;
+}
+
+/** Microseconds on the monotonic clock that V8's CPU profiles use for their sample times. */
+function monotonicMicros() {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * In a profiled worker (`pnpm bench --profile-workers`), notes when the drain ran and how many
+ * tasks it handled next to the CPU profile, so the summary can look at the drain alone.
+ */
+function recordDrainWindow(window) {
+  const directory = process.execArgv.find((argument) => argument.startsWith("--cpu-prof-dir="))?.slice("--cpu-prof-dir=".length);
+  if (!directory) return;
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(path.join(directory, `drain-window.${window.pid}.json`), JSON.stringify(window));
 }
 
 /**
@@ -98,10 +122,12 @@ export async function serveWorkerProcess({ prepare, start, stop }) {
   }
   let handled = 0;
   let progressTimer;
+  let drainWindow = null;
   const sendProgress = () => process.send({ type: "progress", handled });
   process.on("message", async (message) => {
     try {
       if (message.type === "go") {
+        drainWindow = { pid: process.pid, startMicros: monotonicMicros(), endMicros: null, handled: 0 };
         progressTimer = setInterval(sendProgress, 25);
         await start((count = 1) => {
           handled += count;
@@ -109,6 +135,7 @@ export async function serveWorkerProcess({ prepare, start, stop }) {
       } else if (message.type === "stop") {
         clearInterval(progressTimer);
         sendProgress();
+        if (drainWindow) recordDrainWindow({ ...drainWindow, endMicros: monotonicMicros(), handled });
         await stop();
         process.send({ type: "stopped", peakRssMb: peakRssMb() }, () => process.exit(0));
       }
