@@ -77,7 +77,7 @@ function main() {
     const { window, busy, idle, socketWrites, garbageCollector, selfTime } = summarizeProfile(profilePath);
     const tasks = window?.handled ?? 0;
     const perTask = (micros) => (tasks > 0 ? `${(micros / tasks).toFixed(1)} µs per task` : `${(micros / 1000).toFixed(0)} ms`);
-    console.log(`${path.relative(directory, profilePath)}${window ? `: drain of ${tasks} tasks, ${((window.endMicros - window.startMicros) / 1000).toFixed(0)} ms` : ": whole process (no drain window found)"}`);
+    console.log(`${path.relative(directory, profilePath)}${window ? `: drain, ${tasks} handled, ${((window.endMicros - window.startMicros) / 1000).toFixed(0)} ms` : ": whole process (no drain window found)"}`);
     console.log(`  busy ${perTask(busy)} (${share(busy, busy + idle)} of the window); socket writes ${share(socketWrites, busy)}, garbage collector ${share(garbageCollector, busy)} of busy`);
     const top = [...selfTime.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
     for (const [name, micros] of top) console.log(`    ${share(micros, busy).padStart(5)}  ${name}`);

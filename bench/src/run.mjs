@@ -111,7 +111,9 @@ function formatSample(measurement, outcome) {
   const value = result.unit === "ms" ? `${result.value.toFixed(2)} ms p50, ${result.extra?.p99Ms?.toFixed(2)} ms p99` : `${Math.round(result.value)} ${result.unit}`;
   const cpu = result.extra?.machineCpu;
   if (!cpu) return value;
-  return `${value}  (cores ${Math.round(cpu.busyShare * 100)} % busy, ${Math.round(cpu.cpuMicrosPerItem)} µs CPU per task)`;
+  // "tasks/s" → per task, "runs/s" → per run.
+  const item = result.unit.split("/")[0].replace(/s$/, "");
+  return `${value}  (cores ${Math.round(cpu.busyShare * 100)} % busy, ${Math.round(cpu.cpuMicrosPerItem)} µs CPU per ${item})`;
 }
 
 function renderReadme({ table, targets, meta }) {

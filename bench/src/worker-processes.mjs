@@ -122,12 +122,12 @@ export async function serveWorkerProcess({ prepare, start, stop }) {
   }
   let handled = 0;
   let progressTimer;
-  let drainWindow = null;
+  let drainStartedMicros = null;
   const sendProgress = () => process.send({ type: "progress", handled });
   process.on("message", async (message) => {
     try {
       if (message.type === "go") {
-        drainWindow = { pid: process.pid, startMicros: monotonicMicros(), endMicros: null, handled: 0 };
+        drainStartedMicros = monotonicMicros();
         progressTimer = setInterval(sendProgress, 25);
         await start((count = 1) => {
           handled += count;
@@ -135,7 +135,7 @@ export async function serveWorkerProcess({ prepare, start, stop }) {
       } else if (message.type === "stop") {
         clearInterval(progressTimer);
         sendProgress();
-        if (drainWindow) recordDrainWindow({ ...drainWindow, endMicros: monotonicMicros(), handled });
+        if (drainStartedMicros !== null) recordDrainWindow({ pid: process.pid, startMicros: drainStartedMicros, endMicros: monotonicMicros(), handled });
         await stop();
         process.send({ type: "stopped", peakRssMb: peakRssMb() }, () => process.exit(0));
       }
