@@ -146,7 +146,8 @@ async function main() {
 
   const server = await describeServer(serverUrl);
   const meta = {
-    mode: options.quick ? "quick" : "full",
+    // "partial" when --only or --libraries left measurements or participants out.
+    mode: options.quick ? "quick" : options.only || options.libraries ? "partial" : "full",
     repetitions: options.repetitions,
     startedAt: new Date(started).toISOString(),
     commit: gitCommit(),
