@@ -492,9 +492,9 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     return rows.map(toAttemptRecord);
   }
 
-  async taskNextRunAt({ queueName }: { queueName: string }): Promise<Date | null> {
+  async taskNextRunAt({ queueName, after }: { queueName: string; after?: Date }): Promise<Date | null> {
     if (!isStorableText(queueName)) return null;
-    const rows = await this.#run("taskNextRunAt", this.#statements.read.taskNextRunAt, [this.#now(), queueName]);
+    const rows = await this.#run("taskNextRunAt", this.#statements.read.taskNextRunAt, [this.#now(), queueName, after ?? null]);
     return toDateOrNull(rows[0]?.next_run_at);
   }
 

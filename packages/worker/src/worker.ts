@@ -220,6 +220,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       const reclaimExpired = this.#reclaimDue;
       this.#reclaimDue = false;
       let claimed: ClaimedTask[];
+      const claimStartedAt = new Date();
       try {
         claimed = await this.#storage.taskClaim({ queueName: this.queue.name, limit, reclaimExpired });
         claimFailures = 0;
@@ -235,7 +236,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       else this.#startGroups(claimed);
       // A full claim means more may be waiting; claim again as soon as a slot is free.
       if (claimed.length === limit) this.#claimWanted = true;
-      else void this.#armRunAtTimer();
+      else void this.#armRunAtTimer(claimStartedAt);
     }
   }
 
@@ -425,11 +426,15 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     wake?.();
   }
 
-  /** After a short claim: wake up when the earliest delayed task (or retry) becomes due. */
-  async #armRunAtTimer(): Promise<void> {
+  /**
+   * After a short claim: wake up when the earliest delayed task (or retry) becomes due. It asks
+   * for the tasks due after the claim started, not after now: a retry that came due between the
+   * claim and this read was not claimable for that claim and must still wake the worker.
+   */
+  async #armRunAtTimer(claimStartedAt: Date): Promise<void> {
     let nextRunAt: Date | null;
     try {
-      nextRunAt = await this.#storage.taskNextRunAt({ queueName: this.queue.name });
+      nextRunAt = await this.#storage.taskNextRunAt({ queueName: this.queue.name, after: claimStartedAt });
     } catch (error) {
       this.#reportError(error, "Reading the next run time failed; relying on the poll");
       return;
@@ -438,8 +443,9 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     const now = Date.now();
     let delayMs = nextRunAt.getTime() - now + RUN_AT_TIMER_SLACK_MS;
     if (delayMs <= RUN_AT_TIMER_SLACK_MS) {
-      // Due by our clock but not claimable by the storage's: its clock is behind. Back off so a
-      // skewed clock cannot turn this timer into a busy loop.
+      // Due by our clock: it came due after the claim started, or the storage's clock is behind
+      // ours and it is not claimable yet. Back off so a skewed clock cannot turn this timer into
+      // a busy loop.
       this.#runAtSkewDelayMs = Math.min(Math.max(this.#runAtSkewDelayMs * 2, 20), 1_000);
       delayMs = this.#runAtSkewDelayMs;
     } else {

@@ -431,4 +431,25 @@ describe("Worker on the memory storage", () => {
     await worker.shutdown();
     await running;
   });
+
+  it("starts a task that came due between a short claim and the read of the next run time", async () => {
+    const storage = new MemoryStorage();
+    const { queue } = await setup("jobs", storage);
+    const task: Task<Item, unknown, Tx> = { execute() {} };
+    const [id] = await queue.enqueueMany(task, [{ n: 1 }], { delayMs: 200 });
+    const runAt = (await storage.taskGet({ taskId: id! }))!.runAt.getTime();
+    // The read of the next run time reaches the storage only once the task is due: the claim
+    // before it found nothing due, and the worker must still wake up for the task.
+    const readNextRunAt = storage.taskNextRunAt.bind(storage);
+    vi.spyOn(storage, "taskNextRunAt").mockImplementation(async (params) => {
+      while (Date.now() <= runAt) await new Promise((resolve) => setTimeout(resolve, runAt - Date.now() + 1));
+      return readNextRunAt(params);
+    });
+    const worker = new Worker(queue, task, { pollIntervalMs: 60_000, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 1, { message: "the task that came due", timeoutMs: 10_000 });
+    await worker.shutdown();
+    await running;
+  });
 });

@@ -20,6 +20,17 @@ export function nextRunAtCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.storage.taskNextRunAt({ queueName: f.queueName })).toBeNull();
     });
 
+    it("with an earlier `after`, also reports tasks that came due since then", async () => {
+      const start = f.clock.now();
+      await f.enqueueOne({ delayMs: 1_000 });
+      await f.enqueueOne({ delayMs: 4_000 });
+      f.clock.advance(2_000);
+      expect(await f.storage.taskNextRunAt({ queueName: f.queueName })).toEqual(after(start, 4_000));
+      expect(await f.storage.taskNextRunAt({ queueName: f.queueName, after: start })).toEqual(after(start, 1_000));
+      // An `after` later than the storage's now changes nothing.
+      expect(await f.storage.taskNextRunAt({ queueName: f.queueName, after: after(start, 3_000) })).toEqual(after(start, 4_000));
+    });
+
     it("ignores cancelled tasks", async () => {
       const task = await f.enqueueOne({ delayMs: 5_000 });
       await f.storage.taskCancel({ queueName: f.queueName, taskId: task.id });

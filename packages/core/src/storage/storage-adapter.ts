@@ -161,10 +161,12 @@ export interface StorageAdapter<Tx = unknown> {
   taskAttempts(params: { taskId: string }): Promise<AttemptRecord[]>;
 
   /**
-   * The earliest `runAt` among `pending` tasks of a queue that are not claimable yet, or null.
-   * Workers arm a timer for it, so delayed tasks and retries start on time.
+   * The earliest `runAt` among `pending` tasks of a queue that is later than the storage's now
+   * (tasks not claimable yet), or than `after` when that is earlier, or null. Workers arm a timer
+   * for it, so delayed tasks and retries start on time; a worker passes the time its last claim
+   * started, so a task that came due between that claim and this call is still reported.
    */
-  taskNextRunAt(params: { queueName: string }): Promise<Date | null>;
+  taskNextRunAt(params: { queueName: string; after?: Date }): Promise<Date | null>;
 
   /**
    * Deletes finished (`succeeded`, `failed`, `cancelled`) tasks, and their attempts, whose

@@ -274,8 +274,8 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     return structuredClone([...(this.#state.attempts.get(taskId) ?? [])]);
   }
 
-  async taskNextRunAt({ queueName }: { queueName: string }): Promise<Date | null> {
-    const now = this.#now().getTime();
+  async taskNextRunAt({ queueName, after }: { queueName: string; after?: Date }): Promise<Date | null> {
+    const now = Math.min(this.#now().getTime(), after?.getTime() ?? Number.POSITIVE_INFINITY);
     let earliest: Date | null = null;
     for (const task of this.#state.tasks.values()) {
       if (task.queueName !== queueName || task.state !== "pending" || task.runAt.getTime() <= now) continue;

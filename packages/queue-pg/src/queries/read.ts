@@ -11,7 +11,7 @@ export interface ReadStatements {
   taskListByCorrelation: SqlStatement;
   /** `$1` task id: attempts by number. */
   taskAttempts: SqlStatement;
-  /** `$1` now, `$2` queue: `{ next_run_at }`. */
+  /** `$1` now, `$2` queue, `$3` an earlier time to look after, or null: `{ next_run_at }`. */
   taskNextRunAt: SqlStatement;
 }
 
@@ -38,6 +38,6 @@ export function readStatements(schema: string): ReadStatements {
       order by a.attempt_number`),
     taskNextRunAt: sqlStatement(`
       select min(t.run_at) as next_run_at from ${schema}.task t
-      where t.task_queue_name = $2 and t.state = 'pending' and t.run_at > ${NOW}`),
+      where t.task_queue_name = $2 and t.state = 'pending' and t.run_at > least($3::timestamptz, ${NOW})`),
   };
 }
