@@ -532,7 +532,12 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const values = [this.#now(), queueName, fireAt, this.#channels.taskAvailable, ...newTaskArrays([task])];
     const rows = await this.#run("scheduleFire", this.#statements.schedule.fire, values);
     const fired = Number(rows[0]?.fired ?? 0) > 0;
-    return { fired, taskId: fired ? (rows[0]?.task_id ?? null) : null };
+    const taskId = (rows[0]?.task_id as string | null | undefined) ?? null;
+    if (!fired) return { fired, taskId: null, deduplicated: false };
+    if (taskId !== null || task.dedupeKey === null) return { fired, taskId, deduplicated: false };
+    // The occurrence is taken but its task was skipped: a live task of the queue holds its key.
+    const holders = await this.#dedupeKeyHolders("scheduleFire", queueName, [task.dedupeKey], undefined);
+    return { fired, taskId: holders.get(task.dedupeKey)?.id ?? null, deduplicated: true };
   }
 
   async lockTry({ key }: { key: string }): Promise<LeaderLock | null> {

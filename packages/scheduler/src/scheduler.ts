@@ -249,7 +249,7 @@ export class Scheduler<Input = unknown, Tx = unknown> extends TypedEventEmitter<
       }
 
       const { toFire, skipped } = this.#dueOccurrences(followed, now);
-      for (const fireAt of skipped) this.emit("scheduler:skipped", { queueName: this.#queueName, fireAt, reason: "missed" });
+      for (const fireAt of skipped) this.emit("scheduler:skipped", { queueName: this.#queueName, fireAt, reason: "missed", taskId: null });
       if (skipped.length > 0) followed.cursor = skipped[skipped.length - 1]!;
       for (const fireAt of toFire) {
         if (leading.aborted) break;
@@ -314,16 +314,22 @@ export class Scheduler<Input = unknown, Tx = unknown> extends TypedEventEmitter<
       prepared = await this.queue.prepare(this.task, input, { correlationId: correlationId ?? null });
     } catch (error) {
       this.#report(error, `Could not build the task for the occurrence at ${fireAt.toISOString()}; skipping it`);
-      this.emit("scheduler:skipped", { queueName: this.#queueName, fireAt, reason: "invalid-input" });
+      this.emit("scheduler:skipped", { queueName: this.#queueName, fireAt, reason: "invalid-input", taskId: null });
       return "handled";
     }
     try {
       const outcome = await this.#storage.scheduleFire({ queueName: this.#queueName, fireAt, task: prepared });
-      if (outcome.fired && outcome.taskId !== null) {
+      if (outcome.deduplicated) {
+        this.#options.logger.info(
+          { queueName: this.#queueName, fireAt, taskId: outcome.taskId },
+          "Schedule occurrence skipped: a live task holds its dedupe key",
+        );
+        this.emit("scheduler:skipped", { queueName: this.#queueName, fireAt, reason: "deduplicated", taskId: outcome.taskId });
+      } else if (outcome.fired && outcome.taskId !== null) {
         this.#options.logger.debug({ queueName: this.#queueName, fireAt, taskId: outcome.taskId }, "Schedule fired");
         this.emit("scheduler:fired", { queueName: this.#queueName, fireAt, taskId: outcome.taskId });
       } else {
-        this.emit("scheduler:skipped", { queueName: this.#queueName, fireAt, reason: "already-fired" });
+        this.emit("scheduler:skipped", { queueName: this.#queueName, fireAt, reason: "already-fired", taskId: null });
       }
       return "handled";
     } catch (error) {

@@ -254,6 +254,29 @@ describe("Scheduler", () => {
     expect(fired.fireAt.getTime()).toBeGreaterThan(skipped.fireAt.getTime());
   });
 
+  it("starts nothing for an occurrence while the task from an earlier one holds the task's dedupe key", async () => {
+    const { queue, storage } = await setUp();
+    await queue.schedule(everySecond, { report: "nightly" });
+    const singleFlight: Task<ReportInput> = { execute: () => undefined, dedupeKey: ({ report }) => report };
+    const scheduler = new Scheduler(queue, singleFlight, { logger: silentLogger });
+    started.push(scheduler);
+    const running = scheduler.run();
+    const first = await scheduler.once("scheduler:fired");
+    const skipped = await scheduler.once("scheduler:skipped");
+    expect(skipped).toMatchObject({ reason: "deduplicated", taskId: first.taskId });
+    expect(skipped.fireAt.getTime()).toBeGreaterThan(first.fireAt.getTime());
+    expect((await storage.taskList({ queueName: queue.name })).map((task) => task.id)).toEqual([first.taskId]);
+
+    // Once that task has finished, the key is free and the next occurrence starts a task again.
+    const [claimed] = await storage.taskClaim({ queueName: queue.name, limit: 1 });
+    await storage.taskComplete({ queueName: queue.name, taskId: claimed!.id, attempt: claimed!.attempt });
+    const next = await scheduler.once("scheduler:fired");
+    expect(next.taskId).not.toBe(first.taskId);
+    expect(next.fireAt.getTime()).toBeGreaterThan(skipped.fireAt.getTime());
+    await scheduler.shutdown();
+    await running;
+  });
+
   it("never enqueues an occurrence twice, even with two schedulers that both believe they lead", async () => {
     const memory = new MemoryStorage();
     // Split brain: every lockTry succeeds, as if each scheduler had its own lock service.

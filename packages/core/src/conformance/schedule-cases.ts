@@ -62,6 +62,35 @@ export function scheduleCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.storage.taskList({ queueName: f.queueName })).toHaveLength(2);
     });
 
+    it("takes an occurrence without writing its task while a live task holds the task's dedupe key", async () => {
+      await f.storage.scheduleUpsert({ queueName: f.queueName, cron: "* * * * *", timeZone: "UTC", input: {} });
+      const minute = Math.floor(f.clock.now().getTime() / 60_000) * 60_000;
+      const holder = await f.enqueueOne({ dedupeKey: "nightly" });
+      const first = f.newTask({ dedupeKey: "nightly" });
+      const fireAt = new Date(minute);
+      expect(await f.storage.scheduleFire({ queueName: f.queueName, fireAt, task: first })).toEqual({
+        fired: true,
+        taskId: holder.id,
+        deduplicated: true,
+      });
+      expect(await f.task(first.id)).toBeNull();
+      expect((await f.storage.scheduleGet({ queueName: f.queueName }))!.lastFiredAt).toEqual(fireAt);
+      // The occurrence is taken: firing it again writes nothing, even once the key is free.
+      await f.storage.taskComplete(f.ref(await f.claimOne()));
+      expect(await f.storage.scheduleFire({ queueName: f.queueName, fireAt, task: f.newTask({ dedupeKey: "nightly" }) })).toEqual({
+        fired: false,
+        taskId: null,
+        deduplicated: false,
+      });
+      const next = f.newTask({ dedupeKey: "nightly" });
+      expect(await f.storage.scheduleFire({ queueName: f.queueName, fireAt: new Date(minute + 60_000), task: next })).toEqual({
+        fired: true,
+        taskId: next.id,
+        deduplicated: false,
+      });
+      expect(await f.existingTask(next.id)).toMatchObject({ state: "pending", dedupeKey: "nightly" });
+    });
+
     it("scopes fire keys to the queue", async () => {
       const other = await f.otherQueue("other");
       const fireAt = new Date(Math.floor(f.clock.now().getTime() / 60_000) * 60_000);

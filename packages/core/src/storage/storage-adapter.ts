@@ -188,7 +188,9 @@ export interface StorageAdapter<Tx = unknown> {
    * Enqueues the task of one schedule occurrence. The pair (queue, fireAt) is a fire key: a
    * second call with the same pair writes nothing and returns `{ fired: false }`, whichever
    * process makes it, for as long as the storage keeps the fire record (at least 7 days).
-   * Also advances the schedule's `lastFiredAt`.
+   * Also advances the schedule's `lastFiredAt`. A task whose dedupe key a live (`pending` or
+   * `in_progress`) task of the queue holds is not written: the occurrence is still taken
+   * (`fired: true`) and the outcome is `deduplicated`, naming the task that holds the key.
    */
   scheduleFire(params: ScheduleFireParams): Promise<ScheduleFireOutcome>;
 
@@ -409,10 +411,18 @@ export interface ScheduleFireParams {
 
 /** Result of {@link StorageAdapter.scheduleFire}. */
 export interface ScheduleFireOutcome {
-  /** False when this occurrence had already been enqueued (by this or another process). */
+  /** False when this occurrence had already been taken (by this or another process). */
   fired: boolean;
-  /** The enqueued task's id, when fired. */
+  /**
+   * The enqueued task's id, when fired; for a deduplicated occurrence the id of the task that
+   * held the dedupe key (null only if that task was deleted before it could be read).
+   */
   taskId: string | null;
+  /**
+   * True when this call took the occurrence but wrote no task, because a live task of the queue
+   * holds the task's dedupe key.
+   */
+  deduplicated: boolean;
 }
 
 /** A held leadership lock. */

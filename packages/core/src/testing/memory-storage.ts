@@ -338,14 +338,14 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     const snapshot = structuredClone(task);
     return this.#write(undefined, (state, events) => {
       const key = fireKey(queueName, occurrence);
-      if (state.firedOccurrences.has(key)) return { fired: false, taskId: null };
+      if (state.firedOccurrences.has(key)) return { fired: false, taskId: null, deduplicated: false };
       const [outcome] = this.#insertTasks(state, events, queueName, [snapshot], now, occurrence);
       state.firedOccurrences.add(key);
       const schedule = state.schedules.get(queueName);
       if (schedule !== undefined && (schedule.lastFiredAt === null || schedule.lastFiredAt < occurrence)) {
         state.schedules.set(queueName, { ...schedule, lastFiredAt: occurrence, updatedAt: now });
       }
-      return { fired: true, taskId: outcome!.id };
+      return { fired: true, taskId: outcome!.id, deduplicated: outcome!.deduplicated };
     });
   }
 
