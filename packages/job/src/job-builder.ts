@@ -68,6 +68,20 @@ export interface CompleteJobBuilder<State, Tx, Input, Result, StepInput>
   extends StepOptionMethods<CompleteJobBuilder<State, Tx, Input, Result, StepInput>, StepInput> {
   /** The job's name, which is its queue's name. */
   name(name: string): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
+  /**
+   * One live run per key, for every run of the job: a fixed key (one run at a time) or a key
+   * from the run's input (`null` or `undefined`: no key). Applies to `enqueue`, `enqueueAfter`
+   * and `enqueueMany` when they are given no `dedupeKey` of their own, and to the runs the job's
+   * schedule starts: an occurrence whose key a live run holds starts nothing. A run holds its
+   * key from its first step to its last, as with the `dedupeKey` option of `Job.enqueue`.
+   * @throws ConfigError when a fixed key is not a non-empty string of at most 512 characters.
+   *
+   * @example
+   * ```ts
+   * .dedupeKey(({ accountId }: Report) => `report:${accountId}`)
+   * ```
+   */
+  dedupeKey(key: string | ((input: Input) => string | null | undefined)): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
   /** Where steps that fail for good are moved. */
   deadLetterQueue(name: string): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
   /** The storage to create the job's queue in (with `.name(...)`). */
@@ -91,6 +105,7 @@ export class JobBuilderImpl<State, Tx> {
   #deadLetterQueueName: string | undefined;
   #storage: StorageAdapter<Tx> | undefined;
   #queue: Queue<JobEnvelope, Tx> | undefined;
+  #dedupeKeyOf: ((input: unknown) => string | null | undefined) | undefined;
 
   state(state: State): this {
     if (this.#steps.length > 0) throw new ConfigError("Call .state(...) before the first .step(...)");
@@ -138,6 +153,17 @@ export class JobBuilderImpl<State, Tx> {
     return this;
   }
 
+  dedupeKey(key: string | ((input: unknown) => string | null | undefined)): this {
+    if (typeof key === "function") {
+      this.#dedupeKeyOf = key;
+      return this;
+    }
+    const fixed = validateOptionalKey(key, "dedupeKey");
+    if (fixed === null) throw new ConfigError("dedupeKey expects a non-empty string or a function of the run's input");
+    this.#dedupeKeyOf = () => fixed;
+    return this;
+  }
+
   deadLetterQueue(name: string): this {
     this.#deadLetterQueueName = validateQueueName(name, "dead-letter queue name");
     return this;
@@ -173,7 +199,7 @@ export class JobBuilderImpl<State, Tx> {
     }
     const queueRef: { queue: Queue<JobEnvelope, Tx> | undefined } = { queue };
     const task = createJobTask(this.#steps, this.#state as State, queueRef);
-    return new Job<State, Tx, unknown, unknown>(queue, task, this.#steps.length);
+    return new Job<State, Tx, unknown, unknown>(queue, task, this.#steps.length, this.#dedupeKeyOf);
   }
 
   #setting<K extends keyof StepSettings>(key: K, value: StepSettings[K]): this {

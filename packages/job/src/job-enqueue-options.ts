@@ -6,7 +6,8 @@ export interface JobEnqueueOptions<Tx> {
    * One run per key: while a run of this job with the same key is pending or running (any of its
    * steps), enqueueing returns that run (`deduplicated: true`) and writes nothing. The key is
    * free again once the run has succeeded, failed or been cancelled. A non-empty string of at
-   * most 512 characters; `null` or absent means no key.
+   * most 512 characters; `null` means no key; absent means the job's key from the run's input
+   * when the builder set one (`.dedupeKey(...)`), no key otherwise.
    */
   dedupeKey?: string | null;
 }
@@ -16,8 +17,9 @@ export interface JobEnqueueManyOptions<Input, Tx> {
   /** Create the runs inside this transaction, all or nothing. */
   tx?: Tx;
   /**
-   * Each run's key (see {@link JobEnqueueOptions.dedupeKey}), from its input. Runs of one call
-   * that share a key are one run: the first of them.
+   * Each run's key (see {@link JobEnqueueOptions.dedupeKey}), from its input; absent means the
+   * job's (`.dedupeKey(...)` on the builder), if any. Runs of one call that share a key are one
+   * run: the first of them.
    */
   dedupeKey?: (input: Input) => string | null | undefined;
 }

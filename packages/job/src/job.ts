@@ -53,11 +53,20 @@ export class Job<State, Tx, Input, Result> {
   /** How many steps the job has. */
   readonly stepCount: number;
 
+  /** The run's dedupe key from its input, when the builder set one (`.dedupeKey(...)`). */
+  readonly #dedupeKeyOf: ((input: Input) => string | null | undefined) | undefined;
+
   /** @internal Built by the builder. */
-  constructor(queue: Queue<JobEnvelope, Tx>, task: Task<JobEnvelope, JobStepOutput | undefined, Tx>, stepCount: number) {
+  constructor(
+    queue: Queue<JobEnvelope, Tx>,
+    task: Task<JobEnvelope, JobStepOutput | undefined, Tx>,
+    stepCount: number,
+    dedupeKeyOf?: (input: Input) => string | null | undefined,
+  ) {
     this.queue = queue;
     this.task = task;
     this.stepCount = stepCount;
+    this.#dedupeKeyOf = dedupeKeyOf;
   }
 
   /** Starts building a job. `Tx` defaults to the installed storage's transaction type. */
@@ -84,19 +93,22 @@ export class Job<State, Tx, Input, Result> {
    * ```
    */
   async enqueue(input: Input, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
-    const [run] = await this.#enqueueRuns([input], 0, options.tx, () => options.dedupeKey);
+    const [run] = await this.#enqueueRuns([input], 0, options.tx, this.#keyOption(options));
     return run!;
   }
 
   /** Enqueues a new run whose first step starts `delayMs` from now (options as {@link enqueue}). */
   async enqueueAfter(input: Input, delayMs: number, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
-    const [run] = await this.#enqueueRuns([input], delayMs, options.tx, () => options.dedupeKey);
+    const [run] = await this.#enqueueRuns([input], delayMs, options.tx, this.#keyOption(options));
     return run!;
   }
 
-  /** Enqueues many runs at once, all or nothing; one handle per input, in input order. */
+  /**
+   * Enqueues many runs at once, all or nothing; one handle per input, in input order. Each run's
+   * dedupe key comes from `options.dedupeKey`, or else from the job's (`.dedupeKey(...)`).
+   */
   enqueueMany(inputs: ReadonlyArray<Input>, options: JobEnqueueManyOptions<Input, Tx> = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
-    return this.#enqueueRuns(inputs, 0, options.tx, options.dedupeKey);
+    return this.#enqueueRuns(inputs, 0, options.tx, options.dedupeKey ?? this.#dedupeKeyOf);
   }
 
   /** A handle on an existing run, by id. */
@@ -110,7 +122,7 @@ export class Job<State, Tx, Input, Result> {
    */
   async schedule(schedule: ScheduleDefinition, input: Input, options: { tx?: Tx } = {}): Promise<void> {
     // The stored input is the first step's input; each fire wraps it into a new run's envelope.
-    await this.queue.prepare(this.task, createJobEnvelope(newTaskId(), 0, input));
+    await this.queue.prepare(this.task, this.#firstStepEnvelope(newTaskId(), input));
     await this.queue.schedule(schedule, input as unknown as JobEnvelope, options);
   }
 
@@ -130,7 +142,7 @@ export class Job<State, Tx, Input, Result> {
       ...options,
       fireInput: (storedInput: JsonValue) => {
         const jobId = newTaskId();
-        return { input: createJobEnvelope(jobId, 0, storedInput), correlationId: jobId };
+        return { input: this.#firstStepEnvelope(jobId, storedInput as Input), correlationId: jobId };
       },
     });
   }
@@ -161,6 +173,17 @@ export class Job<State, Tx, Input, Result> {
   /** Runs the worker and the scheduler until they are shut down (e.g. by `gracefulShutdown`). */
   async run(options: JobStartOptions = {}): Promise<void> {
     await this.start(options).done;
+  }
+
+  /** The `dedupeKey` of single-run options: the option when given (even `null`), else the job's. */
+  #keyOption(options: JobEnqueueOptions<Tx>): ((input: Input) => string | null | undefined) | undefined {
+    return options.dedupeKey === undefined ? this.#dedupeKeyOf : () => options.dedupeKey;
+  }
+
+  /** The envelope of a run's first step, with the job's dedupe key for `input` (a scheduled run). */
+  #firstStepEnvelope(jobId: string, input: Input): JobEnvelope {
+    const dedupeKey = this.#dedupeKeyOf === undefined ? null : validateOptionalKey(this.#dedupeKeyOf(input), "dedupeKey");
+    return createJobEnvelope(jobId, 0, input, dedupeKey);
   }
 
   async #enqueueRuns(

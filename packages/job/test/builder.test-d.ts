@@ -34,6 +34,15 @@ export async function typeTests(): Promise<void> {
   await receipts.enqueueMany([{ orderId: 3 }], { dedupeKey: ({ receiptKey }) => receiptKey });
   // @ts-expect-error a key is a string
   await receipts.enqueue({ orderId: 4 }, { dedupeKey: 4 });
+  // The job's own key comes from the typed input of its first step, or is fixed.
+  Job.builder<FakeTx>()
+    .step(async (_cx, { orderId }: GenerateReceipt) => To.done(orderId))
+    .dedupeKey(({ orderId }) => `order-${orderId}`)
+    .dedupeKey("one-at-a-time");
+  Job.builder<FakeTx>()
+    .step(async (_cx, { orderId }: GenerateReceipt) => To.done(orderId))
+    // @ts-expect-error the input has no receiptKey
+    .dedupeKey(({ receiptKey }) => receiptKey);
 
   // A step whose input does not match the previous step's To.next value is an error.
   Job.builder<FakeTx>()

@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, TimeoutError, newTaskId, type StorageAdapter } from "@underway/core";
+import { ConfigError, FatalError, TimeoutError, newTaskId, silentLogger, type StorageAdapter } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
 import { createEffectsTable, createTestDatabase, insertEffect, type TestDatabase } from "@underway/queue-pg/testing";
 import { ZonedSchedule } from "@underway/scheduler";
@@ -428,6 +428,91 @@ describe("Job", () => {
         client.release();
       }
       expect(await storage.taskList({ queueName: job.name })).toHaveLength(4);
+    });
+
+    it("takes each run's key from the job's .dedupeKey(...) unless the call gives its own, null for none", async () => {
+      const job = await Job.builder<PgQueryable>()
+        .step(async (_cx, { account }: { account: number }) => To.done(account))
+        .name(uniqueName("keyed-by-job"))
+        .dedupeKey(({ account }) => (account > 0 ? `account:${account}` : null))
+        .storage(storage)
+        .build();
+      const first = await job.enqueue({ account: 1 });
+      const same = await job.enqueueAfter({ account: 1 }, 60_000);
+      expect([same.id, same.deduplicated]).toEqual([first.id, true]);
+      const many = await job.enqueueMany([{ account: 1 }, { account: 2 }, { account: 2 }, { account: 0 }, { account: 0 }]);
+      expect(many.map((run) => run.deduplicated)).toEqual([true, false, true, false, false]);
+      expect([many[0]!.id, many[2]!.id]).toEqual([first.id, many[1]!.id]);
+      // A key of the call's own replaces the job's; null writes a run without a key.
+      const ownKey = await job.enqueue({ account: 1 }, { dedupeKey: "special" });
+      const noKey = await job.enqueue({ account: 1 }, { dedupeKey: null });
+      const manyOwn = await job.enqueueMany([{ account: 2 }], { dedupeKey: () => "special" });
+      expect([ownKey.deduplicated, noKey.deduplicated, manyOwn[0]!.id]).toEqual([false, false, ownKey.id]);
+      const tasks = await storage.taskList({ queueName: job.name });
+      expect(tasks.map((task) => String(task.dedupeKey)).sort()).toEqual(["account:1", "account:2", "null", "null", "null", "special"]);
+
+      const fixed = await Job.builder<PgQueryable>()
+        .step(async (_cx, { n }: { n: number }) => To.done(n))
+        .name(uniqueName("keyed-fixed"))
+        .dedupeKey("one-at-a-time")
+        .storage(storage)
+        .build();
+      const [a, b] = [await fixed.enqueue({ n: 1 }), await fixed.enqueue({ n: 2 })];
+      expect([b.id, b.deduplicated]).toEqual([a.id, true]);
+    });
+
+    it("starts no scheduled run while a run holding the job's key is live, and the next one once it has ended", async () => {
+      let release!: () => void;
+      const mayFinish = new Promise<void>((resolve) => (release = resolve));
+      const runs: string[] = [];
+      const job = await Job.builder<PgQueryable>()
+        .step(async (cx, { report }: { report: string }) => {
+          runs.push(cx.jobId);
+          await mayFinish;
+          return To.done(report);
+        })
+        .name(uniqueName("keyed-schedule"))
+        .dedupeKey(({ report }) => `report:${report}`)
+        .storage(storage)
+        .build();
+      await job.schedule(ZonedSchedule.parse("* * * * * *[UTC]"), { report: "nightly" });
+      const scheduler = job.scheduler({ logger: silentLogger });
+      const deduplicated: Array<string | null> = [];
+      scheduler.on("scheduler:skipped", ({ reason, taskId }) => reason === "deduplicated" && deduplicated.push(taskId));
+      const controller = new AbortController();
+      const running = Promise.all([job.worker({ pollIntervalMs: 1_000 }).run(controller.signal), scheduler.run(controller.signal)]);
+      try {
+        await waitFor(() => runs.length === 1 && deduplicated.length >= 2, { timeoutMs: 15_000, message: "a live run and two skipped occurrences" });
+        const holders = await Promise.all(deduplicated.map((taskId) => storage.taskGet({ taskId: taskId! })));
+        expect(holders.map((task) => task!.correlationId)).toEqual(deduplicated.map(() => runs[0]));
+        expect(await storage.taskList({ queueName: job.name })).toHaveLength(1);
+        release();
+        await waitFor(() => runs.length >= 2, { timeoutMs: 15_000, message: "the next scheduled run" });
+        expect(new Set(runs).size).toBe(runs.length);
+      } finally {
+        release();
+        controller.abort();
+        await running;
+      }
+      await job.unschedule();
+    });
+
+    it("rejects a job key that is not a non-empty string or a function", () => {
+      const builder = () => Job.builder<PgQueryable>().step(async (_cx, { n }: { n: number }) => To.done(n));
+      for (const key of ["", "k".repeat(513), 7, null]) {
+        expect(() => builder().dedupeKey(key as string)).toThrow(ConfigError);
+      }
+    });
+
+    it("skips a scheduled occurrence whose job key is invalid, and schedules nothing with one", async () => {
+      const job = await Job.builder<PgQueryable>()
+        .step(async (_cx, { name }: { name: string }) => To.done(name))
+        .name(uniqueName("keyed-invalid-schedule"))
+        .dedupeKey(({ name }) => name)
+        .storage(storage)
+        .build();
+      await expect(job.schedule(ZonedSchedule.parse("* * * * * *[UTC]"), { name: "" })).rejects.toBeInstanceOf(ConfigError);
+      expect(await storage.scheduleGet({ queueName: job.name })).toBeNull();
     });
 
     it("rejects a key that is not a non-empty string of at most 512 characters, writing nothing", async () => {
