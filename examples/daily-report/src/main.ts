@@ -19,6 +19,9 @@ const job = await Job.builder()
     return To.done();
   })
   .name("daily-report")
+  // One run per report at a time: an occurrence that comes while the previous run of the same
+  // report is still pending or running starts nothing (the scheduler reports it as skipped).
+  .dedupeKey(({ report }) => `report:${report}`)
   .storage(new PgStorage(db))
   .build();
 
