@@ -180,9 +180,9 @@ export class Job<State, Tx, Input, Result> {
     return options.dedupeKey === undefined ? this.#dedupeKeyOf : () => options.dedupeKey;
   }
 
-  /** The envelope of a run's first step, with the job's dedupe key for `input` (a scheduled run). */
-  #firstStepEnvelope(jobId: string, input: Input): JobEnvelope {
-    const dedupeKey = this.#dedupeKeyOf === undefined ? null : validateOptionalKey(this.#dedupeKeyOf(input), "dedupeKey");
+  /** The envelope of a run's first step, with the key `dedupeKeyOf` gives `input` (the job's by default). */
+  #firstStepEnvelope(jobId: string, input: Input, dedupeKeyOf = this.#dedupeKeyOf): JobEnvelope {
+    const dedupeKey = dedupeKeyOf === undefined ? null : validateOptionalKey(dedupeKeyOf(input), "dedupeKey");
     return createJobEnvelope(jobId, 0, input, dedupeKey);
   }
 
@@ -196,8 +196,7 @@ export class Job<State, Tx, Input, Result> {
     const prepared: NewTask[] = [];
     for (const input of inputs) {
       const jobId = newTaskId();
-      const dedupeKey = dedupeKeyOf === undefined ? null : validateOptionalKey(dedupeKeyOf(input), "dedupeKey");
-      const envelope = createJobEnvelope(jobId, 0, input, dedupeKey);
+      const envelope = this.#firstStepEnvelope(jobId, input, dedupeKeyOf);
       prepared.push(await this.queue.prepare(this.task, envelope, { delayMs, correlationId: jobId }));
     }
     const outcomes = await this.queue.storage.taskEnqueue({ queueName: this.queue.name, tasks: prepared, ...(tx === undefined ? {} : { tx }) });
