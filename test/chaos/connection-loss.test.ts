@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Queue } from "@underway/core";
 import {
+  countConnections,
   countTasksByState,
   createEffectsTable,
   createTestDatabase,
@@ -40,8 +41,11 @@ describe("pg_terminate_backend chaos", () => {
 
     const cuts: number[] = [];
     const pickups: number[] = [];
+    const listeners = { databaseName: database.name, listenersOnly: true };
     for (let round = 1; round <= 3; round += 1) {
-      cuts.push(await terminateConnections(database.pool, { databaseName: database.name, listenersOnly: true }));
+      // A listener cut in the round before may still be reconnecting (its backoff): cut both.
+      await waitFor(async () => (await countConnections(database.pool, listeners)) >= 2, { timeoutMs: 20_000, message: `both listeners connected before cut ${round}` });
+      cuts.push(await terminateConnections(database.pool, listeners));
       const cutAt = Date.now();
       // Tasks enqueued while the listeners are down are announced to nobody; the reconnected
       // listener must catch up on its own. Enqueue now and once more a bit later.

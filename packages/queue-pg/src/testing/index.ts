@@ -19,7 +19,7 @@
 export { createTestDatabase, testServerUrl, type TestDatabase, type TestDatabaseOptions } from "./test-database.js";
 export { createPgliteStorage, type PgliteStorageOptions } from "./pglite-storage.js";
 export { createEffectsTable, insertEffect, effectStats, listEffectKeys } from "./effects.js";
-export { terminateConnections, type TerminateConnectionsOptions } from "./terminate-connections.js";
+export { countConnections, terminateConnections, type TerminateConnectionsOptions } from "./terminate-connections.js";
 export {
   countTasksByState,
   taskTableTuples,
