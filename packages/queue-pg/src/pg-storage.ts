@@ -327,8 +327,9 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async taskComplete(params: TaskCompleteParams<PgQueryable>): Promise<CompleteOutcome> {
-    const { tx, ...attempt } = params;
-    const rows = await this.#completeRows([attempt], tx);
+    const { tx } = params;
+    // The statement reads the attempt's fields, never its transaction: no copy without it.
+    const rows = await this.#completeRows([params], tx);
     const row = rows.find((candidate) => candidate.id === params.taskId);
     if (!row) throw new TaskNotFoundError(params.taskId);
     const state = row.state as "succeeded" | "cancelled";
@@ -343,7 +344,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       const holder = (await this.#dedupeKeyHolders("taskComplete", followUp.queueName, [followUp.task.dedupeKey], tx)).get(followUp.task.dedupeKey);
       if (holder !== undefined) followUpIds[index] = holder.id;
     }
-    return { state, followUpIds, claimedFollowUps: claimedFollowUpsOf(rows, [attempt]) };
+    return { state, followUpIds, claimedFollowUps: claimedFollowUpsOf(rows, [params]) };
   }
 
   async taskCompleteMany({ attempts, tx }: TaskCompleteManyParams<PgQueryable>): Promise<CompleteManyOutcome> {
@@ -619,7 +620,13 @@ function claimedFollowUpsOf(rows: ReadonlyArray<any>, attempts: ReadonlyArray<{ 
       timeoutMs: task.timeoutMs,
       ttlMs: task.ttlMs,
       heartbeatMs: task.heartbeatMs,
-      retryPolicy: { ...task.retryPolicy },
+      retryPolicy: {
+        maxAttempts: task.retryPolicy.maxAttempts,
+        initialIntervalMs: task.retryPolicy.initialIntervalMs,
+        maxIntervalMs: task.retryPolicy.maxIntervalMs,
+        backoffCoefficient: task.retryPolicy.backoffCoefficient,
+        jitterFactor: task.retryPolicy.jitterFactor,
+      },
       concurrencyKey: null,
       dedupeKey: null,
       correlationId: task.correlationId,

@@ -1,4 +1,4 @@
-import { isClaimedOnWrite, type FollowUpOptions, type FollowUpTask, type Queue, type Task, type TaskContext } from "@underway/core";
+import { isClaimedOnWrite, type ClaimedTask, type FollowUpOptions, type FollowUpTask, type Queue, type Task, type TaskContext } from "@underway/core";
 
 /** The queue and task of the worker running an attempt: a follow-up of both can run on it next. */
 export interface ContinuationTarget {
@@ -17,31 +17,35 @@ export class AttemptContext<Tx> implements TaskContext<Tx> {
   readonly attempt: number;
   readonly queueName: string;
   readonly correlationId: string | null;
-  readonly #signal: () => AbortSignal;
+  readonly #signalSource: { readonly signal: AbortSignal };
   #followUps: Array<Promise<FollowUpTask>> | null = null;
   readonly #continuation: ContinuationTarget | null;
   /** Indexes of the follow-ups for `#continuation`'s queue and task. */
   #continuable: number[] | null = null;
 
   /**
-   * `signal` gives the attempt's abort signal, made when the task first asks for it.
-   * `continuation`, when given, is the worker running the attempt: follow-ups of its queue and
-   * task are noted, so that the first one may be written claimed (see `collectFollowUps`).
+   * `attempt` is the claimed attempt the context describes; `signalSource` gives its abort
+   * signal, made when the task first asks for it. `continuation`, when given, is the worker
+   * running the attempt: follow-ups of its queue and task are noted, so that the first one may be
+   * written claimed (see `collectFollowUps`).
    */
   constructor(
-    fields: Omit<TaskContext<Tx>, "enqueueOnSuccess" | "signal"> & { signal: () => AbortSignal; continuation?: ContinuationTarget | null },
+    tx: Tx,
+    attempt: Pick<ClaimedTask, "id" | "attempt" | "queueName" | "correlationId">,
+    signalSource: { readonly signal: AbortSignal },
+    continuation: ContinuationTarget | null = null,
   ) {
-    this.#continuation = fields.continuation ?? null;
-    this.tx = fields.tx;
-    this.#signal = fields.signal;
-    this.taskId = fields.taskId;
-    this.attempt = fields.attempt;
-    this.queueName = fields.queueName;
-    this.correlationId = fields.correlationId;
+    this.tx = tx;
+    this.taskId = attempt.id;
+    this.attempt = attempt.attempt;
+    this.queueName = attempt.queueName;
+    this.correlationId = attempt.correlationId;
+    this.#signalSource = signalSource;
+    this.#continuation = continuation;
   }
 
   get signal(): AbortSignal {
-    return this.#signal();
+    return this.#signalSource.signal;
   }
 
   async enqueueOnSuccess<FollowUpInput>(
@@ -59,6 +63,11 @@ export class AttemptContext<Tx> implements TaskContext<Tx> {
     return (await prepared).task.id;
   }
 
+  /** @internal Whether the task enqueued any follow-up (else there is nothing to collect). */
+  get hasFollowUps(): boolean {
+    return this.#followUps !== null;
+  }
+
   /**
    * @internal The follow-ups enqueued so far, once each is prepared. Rejects when one of them
    * failed validation, which fails the attempt: a success must not silently drop a follow-up.
@@ -70,7 +79,8 @@ export class AttemptContext<Tx> implements TaskContext<Tx> {
     const followUps = await Promise.all(this.#followUps);
     if (!continueHere) return followUps;
     for (const index of this.#continuable ?? []) {
-      const candidate: FollowUpTask = { ...followUps[index]!, claim: true };
+      const { queueName, task } = followUps[index]!;
+      const candidate: FollowUpTask = { queueName, task, claim: true };
       if (isClaimedOnWrite(candidate)) {
         followUps[index] = candidate;
         break;

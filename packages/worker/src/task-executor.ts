@@ -23,7 +23,7 @@ import {
 } from "@underway/core";
 import type { AckBatcher, AckOutcome, AckResult, AttemptCompletion } from "./ack-batcher.js";
 import { AttemptContext, type ContinuationTarget } from "./attempt-context.js";
-import { AttemptTimer } from "./attempt-timer.js";
+import { AttemptTimer, type AttemptTimerCallbacks } from "./attempt-timer.js";
 import type { WorkerEvents } from "./worker-events.js";
 import type { ResolvedWorkerOptions } from "./worker-options.js";
 
@@ -62,8 +62,17 @@ export interface TaskExecutorHost {
   continueWith(claimed: ClaimedTask): void;
 }
 
-/** The state of one attempt while it runs. */
-class RunningAttempt<Tx> {
+/**
+ * A success's completion. Written out field by field: on Node 20 a spread of the attempt plus
+ * more fields made an object several times the size, several times slower, and this is made for
+ * every task a worker runs (as are the success events).
+ */
+function completionOf(ref: AttemptRef, output: JsonValue | null, followUps: FollowUpTask[]): AttemptCompletion {
+  return { queueName: ref.queueName, taskId: ref.taskId, attempt: ref.attempt, output, followUps };
+}
+
+/** The state of one attempt while it runs; its timer calls it back (heartbeats, the timeout). */
+class RunningAttempt<Tx> implements AttemptTimerCallbacks {
   readonly claimed: ClaimedTask;
   readonly ref: AttemptRef;
   // Made on first use: most attempts end without anyone reading or firing their signal.
@@ -72,22 +81,57 @@ class RunningAttempt<Tx> {
   timer: AttemptTimer | null = null;
   ended = false;
   heartbeatInFlight = false;
+  /** Settles `#settlement` as interrupted; null once used. */
   #interrupt: ((settlement: Settlement) => void) | null = null;
-  readonly interrupted: Promise<Settlement>;
+  /** Resolves `#settlement` with how the task's code settled. */
+  readonly #settleWith: (settlement: Settlement) => void;
+  /** How the attempt ended: its code settling or an interruption, whichever came first. */
+  readonly #settlement: Promise<Settlement>;
 
   readonly releaseSlot: () => void;
   readonly membership: GroupMembership<Tx> | null;
+  readonly #beat: (running: RunningAttempt<Tx>) => void;
   #settled = false;
 
-  constructor(claimed: ClaimedTask, trx: StorageTransaction<Tx>, releaseSlot: () => void, membership: GroupMembership<Tx> | null) {
+  /** `beat` sends one heartbeat of the attempt it is given. */
+  constructor(
+    claimed: ClaimedTask,
+    trx: StorageTransaction<Tx>,
+    releaseSlot: () => void,
+    membership: GroupMembership<Tx> | null,
+    beat: (running: RunningAttempt<Tx>) => void,
+  ) {
     this.claimed = claimed;
+    this.#beat = beat;
     this.releaseSlot = releaseSlot;
     this.membership = membership;
     this.ref = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
     this.trx = trx;
-    this.interrupted = new Promise<Settlement>((resolve) => {
-      this.#interrupt = resolve;
+    let settleWith!: (settlement: Settlement) => void;
+    this.#settlement = new Promise<Settlement>((resolve) => {
+      settleWith = resolve;
     });
+    this.#settleWith = settleWith;
+    this.#interrupt = settleWith;
+  }
+
+  /**
+   * How the attempt ends: `work` (the task's code) settling, or an interruption ({@link abort}),
+   * whichever comes first. One promise settled by either, rather than a race of two promises:
+   * every attempt of a busy worker makes one.
+   */
+  settle(work: Promise<Settlement>): Promise<Settlement> {
+    const settleWith = this.#settleWith;
+    work.then(settleWith, (error: unknown) => settleWith({ kind: "threw", error }));
+    return this.#settlement;
+  }
+
+  onHeartbeat(): void {
+    this.#beat(this);
+  }
+
+  onDeadline(): void {
+    this.abort(new TimeoutError(this.claimed.timeoutMs));
   }
 
   /** The attempt's transaction is settled; in a commit group, the next member may start. */
@@ -151,6 +195,8 @@ export class TaskExecutor<Input, Tx> {
   readonly #host: TaskExecutorHost;
   readonly #running = new Map<string, RunningAttempt<Tx>>();
   readonly #continuation: ContinuationTarget;
+  /** Sends a running attempt's heartbeat; one function for all of them. */
+  readonly #beatOf = (running: RunningAttempt<Tx>): void => this.#beat(running);
   /** Set by `abortAll`: tasks handed over after that (claimed follow-ups) are given straight back. */
   #abortedWith: ShutdownError | null = null;
 
@@ -193,42 +239,44 @@ export class TaskExecutor<Input, Tx> {
    *   job's next step) of a success be written claimed with that success (its acknowledgement, or
    *   its transaction) and handed to the worker (`continueWith`) to run next, with no claim.
    */
-  async execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}, membership: GroupMembership<Tx> | null = null, continueHere = false): Promise<void> {
-    if (this.#abortedWith !== null) {
-      await this.#giveBack(claimed, this.#abortedWith);
-      return;
-    }
-    const next = await this.#executeAttempt(claimed, releaseSlot, membership, continueHere && membership === null);
-    if (next !== null) this.#host.continueWith(next);
+  execute(claimed: ClaimedTask, releaseSlot: () => void = () => {}, membership: GroupMembership<Tx> | null = null, continueHere = false): Promise<void> {
+    if (this.#abortedWith !== null) return this.#giveBack(claimed, this.#abortedWith);
+    return this.#executeAttempt(claimed, releaseSlot, membership, continueHere && membership === null);
   }
 
-  /** Runs one attempt and records its outcome; returns the follow-up claimed to run next, if any. */
-  async #executeAttempt(claimed: ClaimedTask, releaseSlot: () => void, membership: GroupMembership<Tx> | null, continueHere: boolean): Promise<ClaimedTask | null> {
+  /**
+   * Runs one attempt and records its outcome, then hands the follow-up claimed to run next, if
+   * any, to the host.
+   *
+   * Each async step of an attempt is a promise and a resumption for every task a worker runs, so
+   * the path of a plain success is kept short: this function, the task's code and the
+   * acknowledgement are its only async steps (the steps between them return the promise of the
+   * next one).
+   */
+  async #executeAttempt(claimed: ClaimedTask, releaseSlot: () => void, membership: GroupMembership<Tx> | null, continueHere: boolean): Promise<void> {
     const trx = membership?.trx ?? this.#storage.transactionOpen();
-    const running = new RunningAttempt<Tx>(claimed, trx, releaseSlot, membership);
+    const running = new RunningAttempt<Tx>(claimed, trx, releaseSlot, membership, this.#beatOf);
     this.#running.set(claimed.id, running);
+    let next: ClaimedTask | null = null;
     try {
       this.#host.emit("task:claimed", running.ref);
-      running.timer = new AttemptTimer(claimed.heartbeatMs, claimed.timeoutMs, {
-        onHeartbeat: () => this.#beat(running),
-        onDeadline: () => running.abort(new TimeoutError(claimed.timeoutMs)),
-      });
+      running.timer = new AttemptTimer(claimed.heartbeatMs, claimed.timeoutMs, running);
       let settlement: Settlement;
       try {
-        settlement = await Promise.race([this.#invoke(running, continueHere), running.interrupted]);
+        settlement = await running.settle(this.#invoke(running, continueHere));
       } finally {
         // The heartbeat must stop whatever happened, or a dead attempt would keep its lease.
         running.ended = true;
         running.timer.stop();
       }
-      return await this.#record(running, settlement);
+      next = await this.#record(running, settlement);
     } catch (error) {
       this.#host.reportError(error, "Recording a task's outcome failed; its lease will recover it", { taskId: claimed.id });
-      return null;
     } finally {
       running.transactionSettled();
       this.#running.delete(claimed.id);
     }
+    if (next !== null) this.#host.continueWith(next);
   }
 
   /**
@@ -254,15 +302,7 @@ export class TaskExecutor<Input, Tx> {
   async #invoke(running: RunningAttempt<Tx>, continueHere: boolean): Promise<Settlement> {
     const { claimed } = running;
     try {
-      const cx = new AttemptContext<Tx>({
-        tx: running.trx.tx,
-        signal: () => running.signal,
-        taskId: claimed.id,
-        attempt: claimed.attempt,
-        queueName: claimed.queueName,
-        correlationId: claimed.correlationId,
-        continuation: continueHere ? this.#continuation : null,
-      });
+      const cx = new AttemptContext<Tx>(running.trx.tx, claimed, running, continueHere ? this.#continuation : null);
       let input: Input;
       if (this.#task.schema) {
         try {
@@ -276,7 +316,7 @@ export class TaskExecutor<Input, Tx> {
       }
       const value = await this.#task.execute(cx, input);
       const continues = continueHere && this.#host.isRunning();
-      return { kind: "returned", value, followUps: await cx.collectFollowUps(continues) };
+      return { kind: "returned", value, followUps: cx.hasFollowUps ? await cx.collectFollowUps(continues) : [] };
     } catch (error) {
       return { kind: "threw", error };
     }
@@ -304,7 +344,15 @@ export class TaskExecutor<Input, Tx> {
   }
 
   /** Records how the attempt ended; returns the follow-up written claimed to run next, if any. */
-  async #record(running: RunningAttempt<Tx>, settlement: Settlement): Promise<ClaimedTask | null> {
+  #record(running: RunningAttempt<Tx>, settlement: Settlement): Promise<ClaimedTask | null> {
+    if (settlement.kind === "returned" && !TaskCancelledError.isInstance(running.abortReason)) {
+      return this.#recordSuccess(running, this.#toOutput(settlement.value, running.ref.taskId), settlement.followUps);
+    }
+    return this.#recordUnsuccessful(running, settlement);
+  }
+
+  /** Records an attempt that threw, was interrupted or was cancelled while it ran. */
+  async #recordUnsuccessful(running: RunningAttempt<Tx>, settlement: Settlement): Promise<null> {
     const { ref, trx } = running;
     if (settlement.kind === "interrupted") {
       const { reason } = settlement;
@@ -330,27 +378,28 @@ export class TaskExecutor<Input, Tx> {
       await this.#recordFailure(running, settlement.error);
       return null;
     }
-    const signalReason = running.abortReason;
-    if (TaskCancelledError.isInstance(signalReason)) {
-      // A cancelled attempt ends cancelled whatever it returned; its writes do not land.
-      await this.#quietly(trx.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
-      running.transactionSettled();
-      await this.#recordFailure(running, signalReason);
-      return null;
-    }
-    return this.#recordSuccess(running, this.#toOutput(settlement.value, ref.taskId), settlement.followUps);
+    // The attempt returned, but its cancel was requested meanwhile: it ends cancelled whatever it
+    // returned, and its writes do not land.
+    const signalReason = running.abortReason as TaskCancelledError;
+    await this.#quietly(trx.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
+    running.transactionSettled();
+    await this.#recordFailure(running, signalReason);
+    return null;
   }
 
-  async #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
-    const { ref, trx, membership } = running;
-    if (!trx.isOpen) return this.#recordAcknowledged(running, output, followUps);
-    if (membership !== null) {
-      await this.#recordInGroup(running, membership, output, followUps);
-      return null;
-    }
+  /** Records a success: acknowledged in bulk, in its commit group, or in its own transaction. */
+  #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
+    if (!running.trx.isOpen) return this.#recordAcknowledged(running, output, followUps);
+    if (running.membership !== null) return this.#recordInGroup(running, running.membership, output, followUps);
+    return this.#recordCommitted(running, output, followUps);
+  }
+
+  /** A success that wrote through `cx.tx`: completed inside that transaction, then committed. */
+  async #recordCommitted(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
+    const { ref, trx } = running;
     let outcome: CompleteOutcome;
     try {
-      outcome = await this.#storage.taskComplete({ ...ref, output, followUps, tx: trx.tx });
+      outcome = await this.#storage.taskComplete({ queueName: ref.queueName, taskId: ref.taskId, attempt: ref.attempt, output, followUps, tx: trx.tx });
     } catch (error) {
       await this.#quietly(trx.rollback(), "Rolling back an attempt failed", ref.taskId);
       if (TaskNotFoundError.isInstance(error)) {
@@ -371,7 +420,7 @@ export class TaskExecutor<Input, Tx> {
       this.#host.emit("task:cancelled", ref);
       return null;
     }
-    this.#host.emit("task:succeeded", { ...ref, output });
+    this.#host.emit("task:succeeded", { queueName: ref.queueName, taskId: ref.taskId, attempt: ref.attempt, output });
     // Claimed in the transaction that just committed: this worker's to run.
     return outcome.claimedFollowUps[0] ?? null;
   }
@@ -384,7 +433,7 @@ export class TaskExecutor<Input, Tx> {
     const { ref, trx, membership } = running;
     let outcome: AckOutcome;
     try {
-      const acknowledged = this.#acks.add({ ...ref, output, followUps });
+      const acknowledged = this.#acks.add(completionOf(ref, output, followUps));
       // A commit-group member that never queried must still end, so the next one may start.
       if (membership !== null) await trx.commit();
       running.transactionSettled();
@@ -403,29 +452,30 @@ export class TaskExecutor<Input, Tx> {
    * trip), and the group completes it and commits. It keeps its slot and goes on heartbeating
    * until then, so waiting for the group's last attempt never costs it its lease.
    */
-  async #recordInGroup(running: RunningAttempt<Tx>, membership: GroupMembership<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<void> {
+  async #recordInGroup(running: RunningAttempt<Tx>, membership: GroupMembership<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<null> {
     const { ref, trx } = running;
     const keepLease = new AttemptTimer(running.claimed.heartbeatMs, MAX_TIMER_MS, { onHeartbeat: () => this.#beat(running), onDeadline: () => {} });
     let result: AckResult;
     try {
       await trx.commit();
-      const committed = membership.complete({ ...ref, output, followUps });
+      const committed = membership.complete(completionOf(ref, output, followUps));
       running.transactionSettled();
       result = await committed;
     } catch (error) {
       // The group did not commit: nothing of this attempt was kept.
       await this.#recordFailure(running, error);
-      return;
+      return null;
     } finally {
       keepLease.stop();
     }
     this.#emitAcknowledged(ref, result, output);
+    return null;
   }
 
   #emitAcknowledged(ref: AttemptRef, result: AckResult, output: JsonValue | null): void {
     if (result === "rejected") this.#host.emit("task:lease-lost", ref);
     else if (result === "cancelled") this.#host.emit("task:cancelled", ref);
-    else this.#host.emit("task:succeeded", { ...ref, output });
+    else this.#host.emit("task:succeeded", { queueName: ref.queueName, taskId: ref.taskId, attempt: ref.attempt, output });
   }
 
   async #recordFailure(running: Pick<RunningAttempt<Tx>, "ref" | "claimed">, error: unknown): Promise<void> {

@@ -251,9 +251,13 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       if (this.#state === "stopping") this.#startContinuations();
       this.#nudge();
     };
-    // Outside commit groups, a job's next step may come back claimed and continue here.
-    const attempt = this.#executor.execute(task, releaseSlot, membership, membership === null).finally(releaseSlot);
-    this.#keepInFlight(attempt);
+    // Outside commit groups, a job's next step may come back claimed and continue here. The
+    // executor never rejects; one callback both frees the slot and ends the in-flight entry.
+    const attempt: Promise<void> = this.#executor.execute(task, releaseSlot, membership, membership === null).then(() => {
+      releaseSlot();
+      this.#inFlight.delete(attempt);
+    });
+    this.#inFlight.add(attempt);
     return attempt;
   }
 

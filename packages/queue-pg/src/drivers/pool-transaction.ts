@@ -9,6 +9,14 @@ import { TransactionQueryClient } from "./transaction-query-client.js";
 type Phase = "idle" | "opening" | "open" | "ended";
 
 /**
+ * The 'error' listener of a checked-out client. It has no pool listener then: without one, a
+ * connection cut while the task works between two statements would be an unhandled 'error' event
+ * and end the whole process. The error itself needs no handling here; the next statement on the
+ * client fails with it. One function for every transaction (a client has one at a time).
+ */
+function ignoreClientError(): void {}
+
+/**
  * The `cx.tx` of one attempt on a node-postgres pool. Nothing happens until the first query: then
  * it checks out a pool client and sends `BEGIN` ahead of that query (in the same round trip when
  * the query is a parameterised or named statement, see {@link PrefixedQuery}). Every call shape of
@@ -26,10 +34,6 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   #openingClient: PoolClient | undefined;
   #opening: Promise<PoolClient> | undefined;
   #endReason: unknown;
-  // A checked-out client has no pool listener: without one, a connection cut while the task works
-  // between two statements would be an unhandled 'error' event and end the whole process. The
-  // error itself needs no handling here; the next statement on the client fails with it.
-  #onClientError = (): void => undefined;
 
   constructor(pool: Pool) {
     this.#pool = pool;
@@ -149,7 +153,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
       this.#phase = "ended";
       throw mapDriverError(error, "transaction begin");
     }
-    client.on("error", this.#onClientError);
+    client.on("error", ignoreClientError);
     if (this.#ended()) {
       client.release(new Error("transaction discarded while opening"));
       throw this.#endedError();
@@ -170,7 +174,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
 
   /** Gives a healthy client back to the pool, which watches it again while it is idle. */
   #returnToPool(client: PoolClient): void {
-    client.removeListener("error", this.#onClientError);
+    client.removeListener("error", ignoreClientError);
     client.release();
   }
 
