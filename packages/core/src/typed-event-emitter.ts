@@ -1,12 +1,17 @@
-import { EventEmitter } from "node:events";
-
 /** A map from event name to the payload type of that event. */
 export type EventMap = { [event: string]: unknown };
+
+type Listener = (payload: never) => void;
 
 /**
  * An event emitter whose event names and payloads are checked by the compiler. A listener that
  * throws is isolated: the error is reported to `error` listeners (or dropped when there are none),
  * never to the code that emitted.
+ *
+ * Listeners are called in the order they were added; one added twice is called twice. An emit
+ * calls the listeners there were when it began, whatever they add or remove meanwhile. The list
+ * of an event is replaced on every change rather than changed in place, so an emit (a worker
+ * emits several per task) reads it without copying it.
  *
  * @example
  * ```ts
@@ -15,21 +20,25 @@ export type EventMap = { [event: string]: unknown };
  * ```
  */
 export class TypedEventEmitter<Events extends EventMap> {
-  readonly #emitter = new EventEmitter({ captureRejections: false });
-
-  constructor() {
-    this.#emitter.setMaxListeners(0);
-  }
+  readonly #listeners = new Map<string, ReadonlyArray<Listener>>();
 
   /** Calls `listener` on every `event`; returns a function that removes it. */
   on<E extends keyof Events & string>(event: E, listener: (payload: Events[E]) => void): () => void {
-    this.#emitter.on(event, listener);
+    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener as Listener]);
     return () => this.off(event, listener);
   }
 
-  /** Removes a listener added with {@link on}. */
+  /** Removes a listener added with {@link on} (its latest addition, when it was added twice). */
   off<E extends keyof Events & string>(event: E, listener: (payload: Events[E]) => void): void {
-    this.#emitter.off(event, listener);
+    const current = this.#listeners.get(event);
+    if (current === undefined) return;
+    const index = current.lastIndexOf(listener as Listener);
+    if (index === -1) return;
+    if (current.length === 1) {
+      this.#listeners.delete(event);
+      return;
+    }
+    this.#listeners.set(event, [...current.slice(0, index), ...current.slice(index + 1)]);
   }
 
   /**
@@ -46,38 +55,49 @@ export class TypedEventEmitter<Events extends EventMap> {
         return;
       }
       const onAbort = () => {
-        this.#emitter.off(event, listener);
+        this.off(event, listener);
         reject(signal!.reason);
       };
       const listener = (payload: Events[E]) => {
         if (!filter(payload)) return;
-        this.#emitter.off(event, listener);
+        this.off(event, listener);
         signal?.removeEventListener("abort", onAbort);
         resolve(payload);
       };
-      this.#emitter.on(event, listener);
+      this.on(event, listener);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
   /** The number of listeners of `event`. */
   listenerCount<E extends keyof Events & string>(event: E): number {
-    return this.#emitter.listenerCount(event);
+    return this.#listeners.get(event)?.length ?? 0;
   }
 
   /** Emits `event` to its listeners. Returns whether there were any. */
   protected emit<E extends keyof Events & string>(event: E, payload: Events[E]): boolean {
-    if (this.#emitter.listenerCount(event) === 0) return false;
-    const listeners = this.#emitter.listeners(event) as Array<(payload: Events[E]) => void>;
-    for (const listener of listeners) {
+    const listeners = this.#listeners.get(event) as ReadonlyArray<(payload: Events[E]) => void> | undefined;
+    if (listeners === undefined) return false;
+    for (let index = 0; index < listeners.length; index += 1) {
       try {
-        listener(payload);
+        listeners[index]!(payload);
       } catch (error) {
-        queueMicrotask(() => {
-          if (event !== "error" && this.#emitter.listenerCount("error") > 0) this.#emitter.emit("error", error);
-        });
+        queueMicrotask(() => this.#reportListenerError(event, error));
       }
     }
-    return listeners.length > 0;
+    return true;
+  }
+
+  #reportListenerError(event: string, error: unknown): void {
+    if (event === "error") return;
+    const listeners = this.#listeners.get("error");
+    if (listeners === undefined) return;
+    for (const listener of listeners) {
+      try {
+        listener(error as never);
+      } catch {
+        // An error listener that throws has nowhere left to report to.
+      }
+    }
   }
 }
