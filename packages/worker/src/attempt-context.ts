@@ -12,40 +12,41 @@ export interface ContinuationTarget {
  * the worker writes them together with the attempt's success.
  */
 export class AttemptContext<Tx> implements TaskContext<Tx> {
-  readonly tx: Tx;
   readonly taskId: string;
   readonly attempt: number;
   readonly queueName: string;
   readonly correlationId: string | null;
-  readonly #signalSource: { readonly signal: AbortSignal };
+  readonly #running: { readonly signal: AbortSignal; readonly tx: Tx };
   #followUps: Array<Promise<FollowUpTask>> | null = null;
   readonly #continuation: ContinuationTarget | null;
   /** Indexes of the follow-ups for `#continuation`'s queue and task. */
   #continuable: number[] | null = null;
 
   /**
-   * `attempt` is the claimed attempt the context describes; `signalSource` gives its abort
-   * signal, made when the task first asks for it. `continuation`, when given, is the worker
-   * running the attempt: follow-ups of its queue and task are noted, so that the first one may be
-   * written claimed (see `collectFollowUps`).
+   * `attempt` is the claimed attempt the context describes; `running` gives its abort signal and
+   * its transaction, each made when the task first asks for it. `continuation`, when given, is
+   * the worker running the attempt: follow-ups of its queue and task are noted, so that the first
+   * one may be written claimed (see `collectFollowUps`).
    */
   constructor(
-    tx: Tx,
     attempt: Pick<ClaimedTask, "id" | "attempt" | "queueName" | "correlationId">,
-    signalSource: { readonly signal: AbortSignal },
+    running: { readonly signal: AbortSignal; readonly tx: Tx },
     continuation: ContinuationTarget | null = null,
   ) {
-    this.tx = tx;
     this.taskId = attempt.id;
     this.attempt = attempt.attempt;
     this.queueName = attempt.queueName;
     this.correlationId = attempt.correlationId;
-    this.#signalSource = signalSource;
+    this.#running = running;
     this.#continuation = continuation;
   }
 
+  get tx(): Tx {
+    return this.#running.tx;
+  }
+
   get signal(): AbortSignal {
-    return this.#signalSource.signal;
+    return this.#running.signal;
   }
 
   async enqueueOnSuccess<FollowUpInput>(

@@ -77,7 +77,9 @@ class RunningAttempt<Tx> implements AttemptTimerCallbacks {
   readonly ref: AttemptRef;
   // Made on first use: most attempts end without anyone reading or firing their signal.
   #controller: AbortController | null = null;
-  readonly trx: StorageTransaction<Tx>;
+  // Made on first use too: most attempts never use `cx.tx`.
+  #trx: StorageTransaction<Tx> | null;
+  readonly #storage: StorageAdapter<Tx>;
   timer: AttemptTimer | null = null;
   ended = false;
   heartbeatInFlight = false;
@@ -93,10 +95,13 @@ class RunningAttempt<Tx> implements AttemptTimerCallbacks {
   readonly #beat: (running: RunningAttempt<Tx>) => void;
   #settled = false;
 
-  /** `beat` sends one heartbeat of the attempt it is given. */
+  /**
+   * `storage` opens the attempt's transaction when it is first used (a commit-group member's is
+   * the `membership`'s); `beat` sends one heartbeat of the attempt it is given.
+   */
   constructor(
     claimed: ClaimedTask,
-    trx: StorageTransaction<Tx>,
+    storage: StorageAdapter<Tx>,
     releaseSlot: () => void,
     membership: GroupMembership<Tx> | null,
     beat: (running: RunningAttempt<Tx>) => void,
@@ -106,7 +111,8 @@ class RunningAttempt<Tx> implements AttemptTimerCallbacks {
     this.releaseSlot = releaseSlot;
     this.membership = membership;
     this.ref = { queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt };
-    this.trx = trx;
+    this.#storage = storage;
+    this.#trx = membership?.trx ?? null;
     let settleWith!: (settlement: Settlement) => void;
     this.#settlement = new Promise<Settlement>((resolve) => {
       settleWith = resolve;
@@ -124,6 +130,26 @@ class RunningAttempt<Tx> implements AttemptTimerCallbacks {
     const settleWith = this.#settleWith;
     work.then(settleWith, (error: unknown) => settleWith({ kind: "threw", error }));
     return this.#settlement;
+  }
+
+  /** The attempt's transaction, the one behind `cx.tx`; opened (lazily, no round trip) on first use. */
+  get trx(): StorageTransaction<Tx> {
+    return (this.#trx ??= this.#storage.transactionOpen());
+  }
+
+  /** `cx.tx`. */
+  get tx(): Tx {
+    return this.trx.tx;
+  }
+
+  /** Whether a statement has begun the attempt's transaction. */
+  get transactionIsOpen(): boolean {
+    return this.#trx !== null && this.#trx.isOpen;
+  }
+
+  /** Rolls the attempt's transaction back, if it was ever asked for. */
+  rollback(): Promise<void> {
+    return this.#trx === null ? Promise.resolve() : this.#trx.rollback();
   }
 
   onHeartbeat(): void {
@@ -254,8 +280,7 @@ export class TaskExecutor<Input, Tx> {
    * next one).
    */
   async #executeAttempt(claimed: ClaimedTask, releaseSlot: () => void, membership: GroupMembership<Tx> | null, continueHere: boolean): Promise<void> {
-    const trx = membership?.trx ?? this.#storage.transactionOpen();
-    const running = new RunningAttempt<Tx>(claimed, trx, releaseSlot, membership, this.#beatOf);
+    const running = new RunningAttempt<Tx>(claimed, this.#storage, releaseSlot, membership, this.#beatOf);
     this.#running.set(claimed.id, running);
     let next: ClaimedTask | null = null;
     try {
@@ -302,7 +327,7 @@ export class TaskExecutor<Input, Tx> {
   async #invoke(running: RunningAttempt<Tx>, continueHere: boolean): Promise<Settlement> {
     const { claimed } = running;
     try {
-      const cx = new AttemptContext<Tx>(running.trx.tx, claimed, running, continueHere ? this.#continuation : null);
+      const cx = new AttemptContext<Tx>(claimed, running, continueHere ? this.#continuation : null);
       let input: Input;
       if (this.#task.schema) {
         try {
@@ -353,12 +378,12 @@ export class TaskExecutor<Input, Tx> {
 
   /** Records an attempt that threw, was interrupted or was cancelled while it ran. */
   async #recordUnsuccessful(running: RunningAttempt<Tx>, settlement: Settlement): Promise<null> {
-    const { ref, trx } = running;
+    const { ref } = running;
     if (settlement.kind === "interrupted") {
       const { reason } = settlement;
       // Discard, never roll back on the same connection: the task's code may still be running and
       // must not be able to commit anything, now or later.
-      await this.#quietly(running.discarding ?? trx.discard(reason), "Discarding a stopped attempt's transaction failed", ref.taskId);
+      await this.#quietly(running.discarding ?? running.trx.discard(reason), "Discarding a stopped attempt's transaction failed", ref.taskId);
       running.transactionSettled();
       if (reason instanceof LeaseLostError) {
         this.#host.emit("task:lease-lost", ref);
@@ -373,7 +398,7 @@ export class TaskExecutor<Input, Tx> {
       return null;
     }
     if (settlement.kind === "threw") {
-      await this.#quietly(trx.rollback(), "Rolling back a failed attempt failed", ref.taskId);
+      await this.#quietly(running.rollback(), "Rolling back a failed attempt failed", ref.taskId);
       running.transactionSettled();
       await this.#recordFailure(running, settlement.error);
       return null;
@@ -381,7 +406,7 @@ export class TaskExecutor<Input, Tx> {
     // The attempt returned, but its cancel was requested meanwhile: it ends cancelled whatever it
     // returned, and its writes do not land.
     const signalReason = running.abortReason as TaskCancelledError;
-    await this.#quietly(trx.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
+    await this.#quietly(running.rollback(), "Rolling back a cancelled attempt failed", ref.taskId);
     running.transactionSettled();
     await this.#recordFailure(running, signalReason);
     return null;
@@ -389,7 +414,7 @@ export class TaskExecutor<Input, Tx> {
 
   /** Records a success: acknowledged in bulk, in its commit group, or in its own transaction. */
   #recordSuccess(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
-    if (!running.trx.isOpen) return this.#recordAcknowledged(running, output, followUps);
+    if (!running.transactionIsOpen) return this.#recordAcknowledged(running, output, followUps);
     if (running.membership !== null) return this.#recordInGroup(running, running.membership, output, followUps);
     return this.#recordCommitted(running, output, followUps);
   }
@@ -430,12 +455,12 @@ export class TaskExecutor<Input, Tx> {
    * Returns its follow-up written claimed with the acknowledgement, if any.
    */
   async #recordAcknowledged(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
-    const { ref, trx, membership } = running;
+    const { ref, membership } = running;
     let outcome: AckOutcome;
     try {
       const acknowledged = this.#acks.add(completionOf(ref, output, followUps));
       // A commit-group member that never queried must still end, so the next one may start.
-      if (membership !== null) await trx.commit();
+      if (membership !== null) await membership.trx.commit();
       running.transactionSettled();
       running.releaseSlot();
       outcome = await acknowledged;

@@ -86,8 +86,41 @@ describe("Worker on the memory storage", () => {
     expect(acknowledged).toBe(200);
     // Bulk: fewer statements than tasks.
     expect(completeMany.mock.calls.length).toBeLessThan(200);
-    expect(transactions).toHaveLength(200);
+    // The transaction behind cx.tx is made only when a task asks for it.
+    expect(transactions).toHaveLength(0);
+  });
+
+  it("makes an attempt's transaction when the task asks for cx.tx, and acknowledges it in bulk while nothing ran on it", async () => {
+    const { storage, queue } = await setup();
+    const completeMany = vi.spyOn(storage, "taskCompleteMany");
+    const completeOne = vi.spyOn(storage, "taskComplete");
+    const transactions: Array<ReturnType<MemoryStorage["transactionOpen"]>> = [];
+    const open = storage.transactionOpen.bind(storage);
+    vi.spyOn(storage, "transactionOpen").mockImplementation(() => {
+      const trx = open();
+      transactions.push(trx);
+      return trx;
+    });
+    const seen: Tx[] = [];
+    const task: Task<Item, unknown, Tx> = {
+      execute: (cx) => {
+        seen.push(cx.tx, cx.tx);
+      },
+    };
+    await queue.enqueueMany(task, Array.from({ length: 20 }, (_, n) => ({ n })));
+    const worker = new Worker(queue, task, { concurrency: 5, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:succeeded").length === 20, { message: "20 successes" });
+    await worker.shutdown();
+    await running;
+
+    expect(transactions).toHaveLength(20);
+    // One transaction per attempt, the same one however often the task reads cx.tx.
+    expect(seen.filter((tx, index) => index % 2 === 1 && tx !== seen[index - 1])).toEqual([]);
     expect(transactions.every((trx) => !trx.isOpen)).toBe(true);
+    expect(completeOne).not.toHaveBeenCalled();
+    expect(completeMany.mock.calls.reduce((sum, [params]) => sum + params.attempts.length, 0)).toBe(20);
   });
 
 
