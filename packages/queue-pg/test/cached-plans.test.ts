@@ -11,14 +11,17 @@ beforeAll(async () => {
 });
 afterAll(() => database?.drop());
 
-/** The statements prepared on the pool's connection whose text matches `pattern`, each with the plan Postgres cached for it. */
-async function cachedPlans(pattern: string): Promise<Array<{ statement: string; plan: string }>> {
-  const client = await database.pool.connect();
+/**
+ * The statements prepared on the pool's connection whose text matches `pattern`, each with the plan
+ * Postgres cached for it (or makes for `queueName`, where it plans each run afresh).
+ */
+async function cachedPlans(pattern: string, queueName = "cached-plans", on: TestDatabase = database): Promise<Array<{ statement: string; plan: string }>> {
+  const client = await on.pool.connect();
   try {
     const prepared = await client.query("select name, statement, parameter_types::text[] as types from pg_prepared_statements where statement like $1", [pattern]);
     const plans: Array<{ statement: string; plan: string }> = [];
     for (const { name, statement, types } of prepared.rows as Array<{ name: string; statement: string; types: string[] }>) {
-      const values = types.map((type) => (type === "text" ? "'cached-plans'" : "null"));
+      const values = types.map((type) => (type === "text" ? `'${queueName}'` : "null"));
       const plan = await client.query(`explain execute ${name}(${values.join(", ")})`);
       plans.push({ statement, plan: plan.rows.map((row) => row["QUERY PLAN"]).join("\n") });
     }
@@ -120,3 +123,39 @@ it("finds a running task by its id without reading the other running tasks, with
   // every running task of the queue for each one looked up.
   for (const { plan } of byId) expect(plan).not.toMatch(/task_lease_expiry_idx/);
 });
+
+it("claims hundreds of tasks by fetching their rows, not by reading the whole table, where it is small enough to read", async () => {
+  // A database of its own: the table holds these tasks alone.
+  const own = await createTestDatabase({ poolSize: 1 });
+  try {
+    await claimHundreds(own);
+  } finally {
+    await own.drop();
+  }
+});
+
+async function claimHundreds(own: TestDatabase): Promise<void> {
+  const storage = new PgStorage(own.pool);
+  const queueName = "claims-of-hundreds";
+  for (let chunk = 0; chunk < 20; chunk += 1) {
+    await storage.taskEnqueue({ queueName, tasks: Array.from({ length: 1_000 }, (_, n) => newTask({ chunk, n })) });
+  }
+  // 20,000 tasks, with statistics: the planner costs one sequential scan of this table below
+  // fetching 500 rows one by one.
+  await own.pool.query("analyze underway.task");
+  // Past the five runs after which Postgres keeps a statement's generic plan, with and without the
+  // lease-expiry work.
+  for (let round = 0; round < 7; round += 1) {
+    for (const reclaimExpired of [false, true]) {
+      const claimed = await storage.taskClaim({ queueName, limit: 500, reclaimExpired });
+      expect(claimed).toHaveLength(500);
+    }
+  }
+  // The claims of 500 (a claim's limit is part of its text).
+  const claims = (await cachedPlans("%for update skip locked%", queueName, own)).filter(({ statement }) => statement.includes("claimed as") && statement.includes("limit 500"));
+  expect(claims).toHaveLength(2);
+  for (const { plan } of claims) {
+    expect(plan).toMatch(/Tid Scan on task/);
+    expect(plan).not.toMatch(/Seq Scan on task\b/);
+  }
+}
