@@ -19,6 +19,20 @@ type Item = { n: number };
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** Spies on `storage`'s completions and records every transaction it makes. */
+function spyOnCompletions(storage: MemoryStorage) {
+  const completeMany = vi.spyOn(storage, "taskCompleteMany");
+  const completeOne = vi.spyOn(storage, "taskComplete");
+  const transactions: Array<ReturnType<MemoryStorage["transactionOpen"]>> = [];
+  const open = storage.transactionOpen.bind(storage);
+  vi.spyOn(storage, "transactionOpen").mockImplementation(() => {
+    const trx = open();
+    transactions.push(trx);
+    return trx;
+  });
+  return { completeMany, completeOne, transactions };
+}
+
 async function setup(name = "jobs", storage = new MemoryStorage()) {
   const queue = await Queue.builder<Item>().name(name).deadLetterQueue(`${name}-dlq`).storage(storage).build();
   return { storage, queue };
@@ -60,15 +74,7 @@ describe("Worker options", () => {
 describe("Worker on the memory storage", () => {
   it("acknowledges tasks that never touch cx.tx in bulk, without opening a transaction", async () => {
     const { storage, queue } = await setup();
-    const completeMany = vi.spyOn(storage, "taskCompleteMany");
-    const completeOne = vi.spyOn(storage, "taskComplete");
-    const transactions: Array<ReturnType<MemoryStorage["transactionOpen"]>> = [];
-    const open = storage.transactionOpen.bind(storage);
-    vi.spyOn(storage, "transactionOpen").mockImplementation(() => {
-      const trx = open();
-      transactions.push(trx);
-      return trx;
-    });
+    const { completeMany, completeOne, transactions } = spyOnCompletions(storage);
     const task: Task<Item, unknown, Tx> = { execute: (_cx, { n }) => ({ doubled: n * 2 }) };
     const ids = await queue.enqueueMany(task, Array.from({ length: 200 }, (_, n) => ({ n })));
     const worker = new Worker(queue, task, { concurrency: 20, logger: quiet });
@@ -92,15 +98,7 @@ describe("Worker on the memory storage", () => {
 
   it("makes an attempt's transaction when the task asks for cx.tx, and acknowledges it in bulk while nothing ran on it", async () => {
     const { storage, queue } = await setup();
-    const completeMany = vi.spyOn(storage, "taskCompleteMany");
-    const completeOne = vi.spyOn(storage, "taskComplete");
-    const transactions: Array<ReturnType<MemoryStorage["transactionOpen"]>> = [];
-    const open = storage.transactionOpen.bind(storage);
-    vi.spyOn(storage, "transactionOpen").mockImplementation(() => {
-      const trx = open();
-      transactions.push(trx);
-      return trx;
-    });
+    const { completeMany, completeOne, transactions } = spyOnCompletions(storage);
     const seen: Tx[] = [];
     const task: Task<Item, unknown, Tx> = {
       execute: (cx) => {
