@@ -76,28 +76,23 @@ export class TypedEventEmitter<Events extends EventMap> {
 
   /** Emits `event` to its listeners. Returns whether there were any. */
   protected emit<E extends keyof Events & string>(event: E, payload: Events[E]): boolean {
-    const listeners = this.#listeners.get(event) as ReadonlyArray<(payload: Events[E]) => void> | undefined;
+    return this.#deliver(event, payload);
+  }
+
+  /**
+   * Calls the listeners of `event`. One that throws is reported to the `error` listeners in a
+   * microtask; one of those that throws has nowhere left to report to.
+   */
+  #deliver(event: string, payload: unknown): boolean {
+    const listeners = this.#listeners.get(event);
     if (listeners === undefined) return false;
     for (let index = 0; index < listeners.length; index += 1) {
       try {
-        listeners[index]!(payload);
+        listeners[index]!(payload as never);
       } catch (error) {
-        queueMicrotask(() => this.#reportListenerError(event, error));
+        if (event !== "error") queueMicrotask(() => this.#deliver("error", error));
       }
     }
     return true;
-  }
-
-  #reportListenerError(event: string, error: unknown): void {
-    if (event === "error") return;
-    const listeners = this.#listeners.get("error");
-    if (listeners === undefined) return;
-    for (const listener of listeners) {
-      try {
-        listener(error as never);
-      } catch {
-        // An error listener that throws has nowhere left to report to.
-      }
-    }
   }
 }

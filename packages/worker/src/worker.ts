@@ -251,14 +251,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       if (this.#state === "stopping") this.#startContinuations();
       this.#nudge();
     };
-    // Outside commit groups, a job's next step may come back claimed and continue here. The
-    // executor never rejects; one callback both frees the slot and ends the in-flight entry.
-    const attempt: Promise<void> = this.#executor.execute(task, releaseSlot, membership, membership === null).then(() => {
-      releaseSlot();
-      this.#inFlight.delete(attempt);
-    });
-    this.#inFlight.add(attempt);
-    return attempt;
+    // Outside commit groups, a job's next step may come back claimed and continue here.
+    return this.#keepInFlight(this.#executor.execute(task, releaseSlot, membership, membership === null), releaseSlot);
   }
 
   /** Runs a claimed batch in commit groups of up to `groupCommit` attempts, side by side. */
@@ -314,10 +308,17 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     while (this.#continuations.size > 0 && this.#slotsInUse < this.#options.concurrency) this.#startAttempt(this.#continuations.take()!);
   }
 
-  /** Counts `work` (it never rejects) as in flight until it settles: shutdown waits for it. */
-  #keepInFlight(work: Promise<void>): void {
-    this.#inFlight.add(work);
-    void work.then(() => this.#inFlight.delete(work));
+  /**
+   * Counts `work` (it never rejects) as in flight until it settles: shutdown waits for it.
+   * `settled` runs when it does, in the same callback (one per task). Returns what is counted.
+   */
+  #keepInFlight(work: Promise<void>, settled?: () => void): Promise<void> {
+    const counted: Promise<void> = work.then(() => {
+      settled?.();
+      this.#inFlight.delete(counted);
+    });
+    this.#inFlight.add(counted);
+    return counted;
   }
 
   async #finishInFlight(): Promise<void> {
