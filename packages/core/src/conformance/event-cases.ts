@@ -17,6 +17,16 @@ export function eventCases<Tx>(f: ConformanceFixture<Tx>): void {
       await recorder.waitFor(availableIn(f.queueName));
     });
 
+    it("announces task:available after a batch, whether its tasks share their settings or not", async () => {
+      const recorder = await f.recordEvents();
+      await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [f.newTask(), f.newTask(), f.newTask()] });
+      await recorder.waitFor(availableIn(f.queueName));
+      recorder.events.length = 0;
+      await f.storage.taskEnqueue({ queueName: f.queueName, tasks: [f.newTask({ priority: 1 }), f.newTask({ priority: 2 })] });
+      await recorder.waitFor(availableIn(f.queueName));
+      expect(await f.storage.taskList({ queueName: f.queueName })).toHaveLength(5);
+    });
+
     it("announces task:finished when a task reaches a finished state", async () => {
       const recorder = await f.recordEvents();
       await f.enqueueOne();
