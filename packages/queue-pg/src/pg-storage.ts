@@ -93,6 +93,13 @@ const CLAIM_CONFLICT_RETRIES = 5;
 const CONCURRENCY_KEY_INDEX = "task_concurrency_key_running_key";
 /** The unique index on the dedupe keys of live tasks (migration 0001). */
 const DEDUPE_KEY_INDEX = "task_dedupe_key_live_key";
+/** The savepoint a requeue in the caller's transaction runs in (see `#requeueInTransaction`). */
+const REQUEUE_SAVEPOINT = "underway_requeue";
+
+/** True for the error of a write stopped by a live task holding the same dedupe key. */
+function isDedupeKeyConflict(error: unknown): boolean {
+  return sqlState(error) === "23505" && (error as { constraint?: string }).constraint === DEDUPE_KEY_INDEX;
+}
 
 /** The task that holds a dedupe key, and its correlation id. */
 interface DedupeKeyHolder {
@@ -460,15 +467,42 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     if (!isTaskId(taskId) || !isStorableText(queueName)) return false;
     const values = [this.#now(), queueName, taskId, attempts, delayMs, this.#channels.taskAvailable];
     const changed = (rows: any[]) => Number(rows[0]?.changed ?? 0) > 0;
-    if (tx) return changed(await this.#run("taskRequeue", this.#statements.requeue, values, tx));
+    if (tx) return this.#requeueInTransaction(values, tx);
     try {
       return changed(await this.#driver.run(this.#statements.requeue, values));
     } catch (error) {
       // Another task of the same dedupe key became live after this statement looked (a requeue
       // or an enqueue racing it), and the unique index stopped this one: looking again sees it.
-      const keyConflict = sqlState(error) === "23505" && (error as { constraint?: string }).constraint === DEDUPE_KEY_INDEX;
-      if (!keyConflict) throw mapDriverError(error, "taskRequeue");
+      if (!isDedupeKeyConflict(error)) throw mapDriverError(error, "taskRequeue");
       return changed(await this.#run("taskRequeue", this.#statements.requeue, values));
+    }
+  }
+
+  /**
+   * A requeue in the caller's transaction. The unique index on live dedupe keys stops the
+   * statement when another task of the key became live after it looked, and that error would
+   * abort the caller's transaction; so the statement runs in a savepoint, rolled back to on that
+   * conflict. The key is then held by a live task, which leaves this one failed, as a requeue
+   * that saw the live task would have.
+   */
+  async #requeueInTransaction(values: unknown[], tx: PgQueryable): Promise<boolean> {
+    const savepoint = async (command: string) => {
+      try {
+        await tx.query(`${command} ${REQUEUE_SAVEPOINT}`);
+      } catch (error) {
+        throw mapDriverError(error, "taskRequeue");
+      }
+    };
+    await savepoint("savepoint");
+    try {
+      const rows = await this.#driver.runOn(tx, this.#statements.requeue, values);
+      await savepoint("release savepoint");
+      return Number(rows[0]?.changed ?? 0) > 0;
+    } catch (error) {
+      if (!isDedupeKeyConflict(error)) throw mapDriverError(error, "taskRequeue");
+      await savepoint("rollback to savepoint");
+      await savepoint("release savepoint");
+      return false;
     }
   }
 

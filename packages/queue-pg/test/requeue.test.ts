@@ -2,7 +2,7 @@ import { Queue } from "@underway/core";
 import { PgStorage, runMigrations } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newTask } from "./support/new-task.js";
+import { newTask, waitFor } from "./support/new-task.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -26,6 +26,14 @@ async function onTwentyConnections(requeue: (storage: PgStorage, index: number) 
   const clients = await Promise.all(Array.from({ length: 20 }, () => database.pool.connect()));
   clients.forEach((client) => client.release());
   return Promise.all(Array.from({ length: 20 }, (_, index) => requeue(new PgStorage(database.pool), index)));
+}
+
+/** Resolves once the backend `pid` waits on a lock: its statement is blocked by another transaction. */
+async function waitForLockWait(pid: number): Promise<void> {
+  await waitFor(async () => {
+    const { rows } = await database.pool.query("select wait_event_type from pg_stat_activity where pid = $1", [pid]);
+    return rows[0]?.wait_event_type === "Lock";
+  }, `backend ${pid} waiting on a lock`);
 }
 
 describe("requeue on Postgres", () => {
@@ -54,6 +62,46 @@ describe("requeue on Postgres", () => {
     expect(states.rows).toEqual([
       { state: "failed", count: 19 },
       { state: "pending", count: 1 },
+    ]);
+  });
+
+  it("inside the caller's transaction, refuses a requeue that a task of its dedupe key, live meanwhile, stops, and leaves the transaction usable", async () => {
+    const queueName = "requeue-in-transaction-race";
+    await database.storage.queueUpsert({ queueName });
+    const failed = newTask({ n: 1 }, { dedupeKey: "invoice-12" });
+    await failForGood(database.storage, queueName, [failed]);
+
+    const enqueuer = await database.pool.connect();
+    const requeuer = await database.pool.connect();
+    try {
+      // A task of the same key, written but not yet committed: the requeue cannot see it, and the
+      // unique index on live keys makes the requeue wait for its transaction.
+      await enqueuer.query("begin");
+      const rival = newTask({ n: 2 }, { dedupeKey: "invoice-12" });
+      await database.storage.taskEnqueue({ queueName, tasks: [rival], tx: enqueuer });
+
+      await requeuer.query("begin");
+      const { rows } = await requeuer.query("select pg_backend_pid() as pid");
+      await requeuer.query("create temporary table requeue_caller_work (note text) on commit drop");
+      const requeued = database.storage.taskRequeue({ queueName, taskId: failed.id, attempts: 1, delayMs: 0, tx: requeuer });
+      await waitForLockWait(rows[0].pid);
+      await enqueuer.query("commit");
+
+      expect(await requeued).toBe(false);
+      // The caller's transaction goes on: its own work before and after the requeue commits.
+      await requeuer.query("insert into requeue_caller_work values ('after the requeue')");
+      expect((await requeuer.query("select count(*)::int as n from requeue_caller_work")).rows).toEqual([{ n: 1 }]);
+      await requeuer.query("commit");
+    } finally {
+      await enqueuer.query("rollback").catch(() => undefined);
+      await requeuer.query("rollback").catch(() => undefined);
+      enqueuer.release();
+      requeuer.release();
+    }
+    const states = await database.pool.query(`select id::text, state::text from underway.task where task_queue_name = $1 order by state`, [queueName]);
+    expect(states.rows).toEqual([
+      { id: failed.id, state: "failed" },
+      { id: expect.any(String), state: "pending" },
     ]);
   });
 
