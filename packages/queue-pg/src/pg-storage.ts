@@ -101,6 +101,11 @@ function isDedupeKeyConflict(error: unknown): boolean {
   return sqlState(error) === "23505" && (error as { constraint?: string }).constraint === DEDUPE_KEY_INDEX;
 }
 
+/** True when a statement's `{ changed }` count row reports a change. */
+function changedAny(rows: any[]): boolean {
+  return Number(rows[0]?.changed ?? 0) > 0;
+}
+
 /** The task that holds a dedupe key, and its correlation id. */
 interface DedupeKeyHolder {
   id: string;
@@ -458,23 +463,21 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       this.#channels.taskFinished,
       this.#channels.taskCancelRequested,
     ];
-    const rows = await this.#run("taskCancel", statement, values, params.tx);
-    return Number(rows[0]?.changed ?? 0) > 0;
+    return changedAny(await this.#run("taskCancel", statement, values, params.tx));
   }
 
   async taskRequeue({ queueName, taskId, attempts, delayMs, tx }: TaskRequeueParams<PgQueryable>): Promise<boolean> {
     resolveRetryTaskOptions({ attempts, delayMs });
     if (!isTaskId(taskId) || !isStorableText(queueName)) return false;
     const values = [this.#now(), queueName, taskId, attempts, delayMs, this.#channels.taskAvailable];
-    const changed = (rows: any[]) => Number(rows[0]?.changed ?? 0) > 0;
     if (tx) return this.#requeueInTransaction(values, tx);
     try {
-      return changed(await this.#driver.run(this.#statements.requeue, values));
+      return changedAny(await this.#driver.run(this.#statements.requeue, values));
     } catch (error) {
       // Another task of the same dedupe key became live after this statement looked (a requeue
       // or an enqueue racing it), and the unique index stopped this one: looking again sees it.
       if (!isDedupeKeyConflict(error)) throw mapDriverError(error, "taskRequeue");
-      return changed(await this.#run("taskRequeue", this.#statements.requeue, values));
+      return changedAny(await this.#run("taskRequeue", this.#statements.requeue, values));
     }
   }
 
@@ -494,16 +497,17 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       }
     };
     await savepoint("savepoint");
+    let rows: any[];
     try {
-      const rows = await this.#driver.runOn(tx, this.#statements.requeue, values);
-      await savepoint("release savepoint");
-      return Number(rows[0]?.changed ?? 0) > 0;
+      rows = await this.#driver.runOn(tx, this.#statements.requeue, values);
     } catch (error) {
       if (!isDedupeKeyConflict(error)) throw mapDriverError(error, "taskRequeue");
       await savepoint("rollback to savepoint");
       await savepoint("release savepoint");
       return false;
     }
+    await savepoint("release savepoint");
+    return changedAny(rows);
   }
 
   async taskGet({ taskId }: { taskId: string }): Promise<TaskRecord | null> {
