@@ -13,6 +13,13 @@ export const TASK_DEFAULTS = Object.freeze({
   priority: 0,
 });
 
+/**
+ * How many heartbeat periods a lease lasts: a claim and every heartbeat set the lease to expire
+ * this many heartbeats later, so one late heartbeat does not lose the task. Storages compute
+ * leases with it; workers use it to tell when a lease they could not renew can have expired.
+ */
+export const LEASE_HEARTBEATS = 3;
+
 /** A task's settings for one input, validated. */
 export interface ResolvedTaskSettings {
   retryPolicy: RetryPolicyOptions;

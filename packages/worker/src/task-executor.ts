@@ -1,5 +1,6 @@
 import {
   FatalError,
+  LEASE_HEARTBEATS,
   LeaseLostError,
   MAX_TIMER_MS,
   RetryPolicy,
@@ -83,6 +84,16 @@ class RunningAttempt<Tx> implements AttemptTimerCallbacks {
   timer: AttemptTimer | null = null;
   ended = false;
   heartbeatInFlight = false;
+  /**
+   * Until when (epoch ms, this process's clock) the attempt counts on its lease: a lease's length
+   * after the attempt started, then after the sending of its latest heartbeat that succeeded.
+   * Postgres renewed the lease after that sending, so it lasts at least as long; the claim's lease
+   * began a little before the start (a round trip, at most a heartbeat's wait for a turn), which
+   * the first heartbeat, one period in, renews.
+   */
+  leaseHeldUntil = 0;
+  /** Why the latest heartbeat failed, if it did; the cause of a lease given up. */
+  lastHeartbeatError: unknown = undefined;
   /** Settles `#settlement` as interrupted; null once used. */
   #interrupt: ((settlement: Settlement) => void) | null = null;
   /** Resolves `#settlement` with how the task's code settled. */
@@ -285,6 +296,8 @@ export class TaskExecutor<Input, Tx> {
     let next: ClaimedTask | null = null;
     try {
       this.#host.emit("task:claimed", running.ref);
+      // Before the timer reads the clock: its heartbeats then fall on or after this time.
+      running.leaseHeldUntil = Date.now() + LEASE_HEARTBEATS * claimed.heartbeatMs;
       running.timer = new AttemptTimer(claimed.heartbeatMs, claimed.timeoutMs, running);
       let settlement: Settlement;
       try {
@@ -347,21 +360,35 @@ export class TaskExecutor<Input, Tx> {
     }
   }
 
+  /**
+   * One heartbeat of a running attempt, unless one is still on its way. An attempt whose
+   * heartbeats have not reached Postgres for as long as a lease lasts (failing, or hanging on a
+   * dead connection) gives its lease up first: it can have expired, and another worker can have
+   * claimed the task, so the task's signal fires with a {@link LeaseLostError}.
+   */
   #beat(running: RunningAttempt<Tx>): void {
+    const sentAt = Date.now();
+    if (!running.ended && sentAt >= running.leaseHeldUntil) {
+      running.abort(new LeaseLostError(running.ref.taskId, { cause: running.lastHeartbeatError }));
+      return;
+    }
     if (running.heartbeatInFlight) return;
     running.heartbeatInFlight = true;
     this.#storage.taskHeartbeat(running.ref).then(
       (outcome) => {
         running.heartbeatInFlight = false;
+        running.leaseHeldUntil = sentAt + LEASE_HEARTBEATS * running.claimed.heartbeatMs;
+        running.lastHeartbeatError = undefined;
         if (!running.ended && outcome.cancelRequested) running.abort(new TaskCancelledError(running.ref.taskId));
       },
       (error: unknown) => {
         running.heartbeatInFlight = false;
+        running.lastHeartbeatError = error;
         if (running.ended) return;
         if (TaskNotFoundError.isInstance(error)) {
           running.abort(new LeaseLostError(running.ref.taskId, { cause: error }));
         } else {
-          // One missed heartbeat is survivable: the lease is three heartbeats long.
+          // A missed heartbeat is survivable while the lease lasts (three heartbeats).
           this.#host.reportError(error, "A heartbeat failed", { taskId: running.ref.taskId });
         }
       },

@@ -471,15 +471,26 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
   #schedulePrune(delayMs: number): void {
     if (this.#options.pruneIntervalMs === 0 || this.#state !== "running") return;
     this.#pruneTimer = setTimeout(() => {
-      this.#storage.taskPrune({ queueName: this.queue.name }).then(
-        (pruned) => {
-          if (pruned > 0) this.#options.logger.debug({ queueName: this.queue.name, pruned }, "Pruned finished tasks past their TTL");
-        },
-        (error: unknown) => this.#reportError(error, "Pruning finished tasks failed"),
-      ).finally(() => this.#schedulePrune(this.#options.pruneIntervalMs));
+      this.#prune().finally(() => this.#schedulePrune(this.#options.pruneIntervalMs));
     }, delayMs);
     // Pruning alone must not keep a process alive.
     this.#pruneTimer.unref?.();
+  }
+
+  /**
+   * Deletes the finished tasks past their TTL of this worker's queue and of its dead-letter
+   * queue, where its failed tasks end (no worker may ever run on that one). Never rejects.
+   */
+  async #prune(): Promise<void> {
+    const { name, deadLetterQueueName } = this.queue;
+    for (const queueName of deadLetterQueueName === null ? [name] : [name, deadLetterQueueName]) {
+      try {
+        const pruned = await this.#storage.taskPrune({ queueName });
+        if (pruned > 0) this.#options.logger.debug({ queueName, pruned }, "Pruned finished tasks past their TTL");
+      } catch (error) {
+        this.#reportError(error, "Pruning finished tasks failed", { prunedQueueName: queueName });
+      }
+    }
   }
 
   #sleepUnlessStopping(ms: number): Promise<void> {

@@ -4,6 +4,7 @@ import {
   LeaseLostError,
   Queue,
   ShutdownError,
+  StorageUnavailableError,
   TaskCancelledError,
   TimeoutError,
   fatal,
@@ -358,6 +359,71 @@ describe("Worker on the memory storage", () => {
     expect(effects).toEqual(["attempt 2"]);
     const attempts = await storage.taskAttempts({ taskId: id });
     expect(attempts.map((attempt) => attempt.state)).toEqual(["failed", "succeeded"]);
+  });
+
+  it.each([
+    ["fail", (error: Error) => Promise.reject(error)],
+    ["hang on a dead connection", () => new Promise<never>(() => {})],
+  ])("gives its lease up with LeaseLostError, recording nothing, when heartbeats %s for a lease's length", async (outcome, heartbeatOutcome) => {
+    const clock = new ManualClock();
+    const { storage, queue } = await setup("jobs", new MemoryStorage({ clock }));
+    const unreachable = new StorageUnavailableError("connect ECONNREFUSED 127.0.0.1:5432");
+    const heartbeat = vi.spyOn(storage, "taskHeartbeat").mockImplementation(() => heartbeatOutcome(unreachable));
+    const reasons: unknown[] = [];
+    const task: Task<Item, unknown, Tx> = {
+      heartbeatMs: 20,
+      async execute(cx) {
+        if (cx.attempt === 1) reasons.push(await aborted(cx.signal));
+      },
+    };
+    const id = await queue.enqueue(task, { n: 1 });
+    const worker = new Worker(queue, task, { logger: quiet });
+    const events = recordEvents(worker);
+    expect(await worker.processNextTask()).toBe(id);
+    expect(heartbeat).toHaveBeenCalled();
+    const reason = reasons[0] as Error;
+    expect(LeaseLostError.isInstance(reason)).toBe(true);
+    expect(reason.cause).toBe(outcome === "fail" ? unreachable : undefined);
+    expect(events.of("task:lease-lost")).toEqual([{ queueName: "jobs", taskId: id, attempt: 1 }]);
+    // Nothing was recorded: the task stays in progress until its lease returns it to the queue.
+    expect((await storage.taskGet({ taskId: id }))?.state).toBe("in_progress");
+    expect((await storage.taskAttempts({ taskId: id })).map((attempt) => attempt.state)).toEqual(["in_progress"]);
+    heartbeat.mockRestore();
+    clock.advance(60_000);
+    expect(await new Worker(queue, task, { logger: quiet }).processNextTask()).toBe(id);
+    expect((await storage.taskAttempts({ taskId: id })).map((attempt) => attempt.state)).toEqual(["failed", "succeeded"]);
+  });
+
+  it("prunes the finished tasks past their TTL of its queue and of its dead-letter queue, and nothing else", async () => {
+    const clock = new ManualClock();
+    const { storage, queue } = await setup("jobs", new MemoryStorage({ clock }));
+    const task: Task<Item, unknown, Tx> = {
+      ttlMs: 60_000,
+      retryPolicy: { maxAttempts: 1 },
+      execute(_cx, { n }) {
+        if (n === 1) throw fatal(new Error("bad input"));
+      },
+    };
+    const [failed, succeeded] = await queue.enqueueMany(task, [{ n: 1 }, { n: 2 }]);
+    const drainer = new Worker(queue, task, { pruneIntervalMs: 0, logger: quiet });
+    expect(await drainer.processNextTask()).toBeTruthy();
+    expect(await drainer.processNextTask()).toBeTruthy();
+    expect((await storage.taskGet({ taskId: failed! }))?.queueName).toBe("jobs-dlq");
+    const waiting = await queue.enqueue(task, { n: 3 }, { delayMs: 3_600_000 });
+    const elsewhere = await Queue.builder<Item>().name("other").storage(storage).build();
+    const otherFinished = await elsewhere.enqueue(task, { n: 2 });
+    expect(await new Worker(elsewhere, task, { pruneIntervalMs: 0, logger: quiet }).processNextTask()).toBe(otherFinished);
+    clock.advance(60_001);
+
+    const worker = new Worker(queue, task, { pruneIntervalMs: 10, logger: quiet });
+    const running = worker.run();
+    await waitFor(async () => (await storage.taskGet({ taskId: failed! })) === null && (await storage.taskGet({ taskId: succeeded! })) === null, {
+      message: "both finished tasks pruned",
+    });
+    await worker.shutdown();
+    await running;
+    expect((await storage.taskGet({ taskId: waiting }))?.state).toBe("pending");
+    expect((await storage.taskGet({ taskId: otherFinished }))?.state).toBe("succeeded");
   });
 
   it("lets in-flight tasks finish on shutdown and claims nothing new", async () => {

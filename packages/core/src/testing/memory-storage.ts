@@ -43,6 +43,7 @@ import type {
   TaskRetryParams,
 } from "../storage/storage-adapter.js";
 import type { AttemptState } from "../task-state.js";
+import { LEASE_HEARTBEATS } from "../task-settings.js";
 import { fireKey, MemoryState, type MemoryOperation } from "./memory-state.js";
 import { MemoryTransactionHandle } from "./memory-transaction-handle.js";
 
@@ -60,8 +61,6 @@ export interface MemoryRawReader {
   attempts(taskId: string): Promise<AttemptRecord[]>;
 }
 
-/** A lease lasts three heartbeats, so one late heartbeat does not lose the task. */
-const LEASE_HEARTBEATS = 3;
 const DEFAULT_LIST_LIMIT = 1_000;
 
 /** Attempt messages written by the storage itself. */
