@@ -408,6 +408,29 @@ describe("Worker on Postgres", () => {
     expect(events.of("worker:stopped")).toHaveLength(1);
   });
 
+  it("stops the workers of every queue when gracefulShutdown names none, sent from another storage instance", async () => {
+    const task: Task<Item, unknown, Tx> = { execute() {} };
+    const subscribe = vi.spyOn(db.storage, "subscribe");
+    const earlier = subscribe.mock.results.length;
+    const workers = [new Worker(await queueNamed("stop-all-a"), task, { logger: quiet }), new Worker(await queueNamed("stop-all-b"), task, { logger: quiet })];
+    const stopped = workers.map((worker) => recordEvents(worker));
+    const running = workers.map((worker) => worker.run());
+    await waitFor(() => subscribe.mock.results.length === earlier + 2, { message: "both workers' subscriptions" });
+    await Promise.all(subscribe.mock.results.slice(earlier).map((result) => result.value));
+
+    const otherPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    otherPool.on("error", () => undefined);
+    const otherStorage = new PgStorage(otherPool);
+    try {
+      await gracefulShutdown(otherStorage);
+      await Promise.all(running);
+    } finally {
+      await otherStorage.close();
+      await otherPool.end();
+    }
+    expect(stopped.map((events) => events.of("worker:stopped").length)).toEqual([1, 1]);
+  });
+
   it("fires the signal with TaskCancelledError when a running task is cancelled", async () => {
     const queue = await queueNamed("cancel");
     const started = deferred();
