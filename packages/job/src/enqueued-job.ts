@@ -42,7 +42,10 @@ export interface JobStatus {
 export interface ResultOptions {
   /** Give up after this many ms (rejects with `TimeoutError`). Default: wait indefinitely. */
   timeoutMs?: number;
-  /** Stop waiting when this signal aborts. */
+  /**
+   * Stop waiting when this signal aborts (rejects with its reason); an already aborted signal
+   * rejects at once.
+   */
   signal?: AbortSignal;
 }
 
@@ -106,7 +109,11 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
     return this.#queue.retry(last.id, options);
   }
 
-  /** Every step's state, attempts, errors and timestamps, and the run's overall state. */
+  /**
+   * Every step's state, attempts, errors and timestamps, and the run's overall state, derived
+   * from its last stored step. A run with no visible rows (never enqueued, rolled back, not yet
+   * committed, or pruned) reads `{ state: "pending", steps: [] }`.
+   */
   async status(): Promise<JobStatus> {
     const tasks = await this.#steps();
     const steps = await Promise.all(
@@ -130,11 +137,17 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
 
   /**
    * Waits for the run to finish and resolves with the value given to `To.done(result)`. Rejects
-   * with `JobFailedError` or `JobCancelledError` when the run ends otherwise, and with
-   * `TimeoutError` after `timeoutMs`. It waits on the storage's completion events (re-checking
-   * every few seconds in case an event is missed), not by busy polling.
+   * with `JobFailedError` or `JobCancelledError` when the run ends otherwise, with `TimeoutError`
+   * after `timeoutMs`, and with the signal's reason when `signal` aborts (at once when it already
+   * has). It waits on the storage's completion events (re-checking every few seconds in case an
+   * event is missed), not by busy polling.
+   *
+   * A run with no visible rows (never enqueued, rolled back, not yet committed, or pruned after
+   * its TTL) is waited for like any unfinished run, since rows of an open transaction appear on
+   * commit: without `timeoutMs` or `signal`, such a wait never ends.
    */
   async result(options: ResultOptions = {}): Promise<Result> {
+    options.signal?.throwIfAborted();
     const storage = this.#queue.storage;
     const controller = new AbortController();
     const { signal } = controller;
