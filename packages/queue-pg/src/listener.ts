@@ -11,10 +11,16 @@ export interface ReconnectBackoff {
 const DEFAULT_BACKOFF: ReconnectBackoff = { initialDelayMs: 100, maxDelayMs: 5_000 };
 
 /**
- * The one LISTEN connection of a PgStorage, shared by all its subscribers. It opens on the first
- * subscription and closes after the last one leaves. When it drops it tells subscribers
- * (`listener:disconnected`), reconnects with backoff, and says so (`listener:reconnected`) so they
- * re-check for work they may have missed. Malformed payloads are logged and ignored.
+ * One LISTEN connection on the channels of one schema, shared by all its subscribers: those of
+ * every PgStorage built on the same pool (or PGlite instance) and schema, which all get this
+ * listener from `sharedNotificationListener`. It opens on the first subscription and closes after
+ * the last one leaves (the next subscription then gets a fresh listener, though this one could
+ * open again). When it drops it tells subscribers (`listener:disconnected`), reconnects with
+ * backoff, and says so (`listener:reconnected`) so they re-check for work they may have missed.
+ * Malformed payloads are logged and ignored.
+ *
+ * It connects through a driver of its own, which no storage closes: closing a storage closes the
+ * subscriptions made through it, and the connection closes when the last subscription does.
  */
 export class NotificationListener {
   #driver: DatabaseDriver;
@@ -35,9 +41,19 @@ export class NotificationListener {
     this.#backoff = backoff;
   }
 
-  /** Adds a subscriber; the first one opens the connection (and fails if it cannot). */
+  /** Whether it has no subscribers: its connection is closed or closing, and nobody hears it. */
+  get idle(): boolean {
+    return this.#subscribers.size === 0;
+  }
+
+  /**
+   * Adds a subscriber; the first one opens the connection (and fails if it cannot). Each call is
+   * a subscription of its own, even for a function already subscribed (through another storage,
+   * say): closing one never removes another.
+   */
   async subscribe(listener: StorageEventListener): Promise<StorageSubscription> {
-    this.#subscribers.add(listener);
+    const subscriber: StorageEventListener = (event) => listener(event);
+    this.#subscribers.add(subscriber);
     try {
       if (!this.#connection) {
         this.#starting ??= this.#start().finally(() => {
@@ -46,7 +62,7 @@ export class NotificationListener {
         await this.#starting;
       }
     } catch (error) {
-      this.#subscribers.delete(listener);
+      this.#subscribers.delete(subscriber);
       throw error;
     }
     let closed = false;
@@ -54,14 +70,14 @@ export class NotificationListener {
       close: async () => {
         if (closed) return;
         closed = true;
-        this.#subscribers.delete(listener);
-        if (this.#subscribers.size === 0) await this.stop();
+        this.#subscribers.delete(subscriber);
+        if (this.#subscribers.size === 0) await this.#stop();
       },
     };
   }
 
-  /** Closes the connection and stops reconnecting. */
-  async stop(): Promise<void> {
+  /** Closes the connection and stops reconnecting (once the last subscriber left). */
+  async #stop(): Promise<void> {
     this.#generation += 1;
     clearTimeout(this.#reconnectTimer);
     this.#wakeReconnect?.();

@@ -71,6 +71,7 @@ import { retryStatement } from "./queries/retry.js";
 import { scheduleStatements, type ScheduleStatements } from "./queries/schedule.js";
 import { NEW_TASK_ARRAY_TYPES } from "./queries/sql-fragments.js";
 import { DEFAULT_SCHEMA, quoteSchemaName } from "./schema-name.js";
+import { sharedNotificationListener } from "./shared-listeners.js";
 
 /** Options of {@link PgStorage}. */
 export interface PgStorageOptions {
@@ -81,7 +82,12 @@ export interface PgStorageOptions {
    * clock's time is sent with each statement (tests use a manual clock).
    */
   clock?: Clock;
-  /** Where warnings (listener drops, malformed notifications) go. Default: the console. */
+  /**
+   * Where warnings (listener drops, malformed notifications) go. Default: the console. The
+   * listening connection is shared by every storage on the same pool and schema, and logs to the
+   * logger of the storage whose subscription opened it: the first to subscribe while none of
+   * those storages had a subscription open.
+   */
   logger?: Logger;
 }
 
@@ -133,6 +139,10 @@ interface Statements {
  * It implements the whole storage contract of `@underway/core`; `cx.tx` and `{ tx }` are
  * {@link PgQueryable}s.
  *
+ * Storages built on the same pool (or PGlite instance) and schema share one listening
+ * connection, so a process building one storage per queue or job still holds one; it opens with
+ * the first subscription and closes after the last one, of whichever storage, is closed.
+ *
  * @example
  * ```ts
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
@@ -151,7 +161,13 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   readonly #quotedSchema: string;
   /** Claim statements by limit, negative for pending-only ones (the limit is part of the text; see claimStatement). */
   readonly #claimStatements = new Map<number, SqlStatement>();
-  #listener: NotificationListener;
+  /** The pool or PGlite instance given, which keys the shared listener with the schema. */
+  readonly #database: Pool | PGlite;
+  readonly #logger: Logger;
+  /** The subscriptions opened through this storage and not closed yet; `close()` closes them. */
+  readonly #subscriptions = new Set<StorageSubscription>();
+  /** How many times `close()` was called, so a subscription that opened meanwhile is closed too. */
+  #closeCount = 0;
 
   constructor(database: Pool | PGlite, options: PgStorageOptions = {}) {
     if (typeof database !== "object" || database === null) {
@@ -161,17 +177,12 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const quoted = quoteSchemaName(schema);
     this.#quotedSchema = quoted;
     const logger = options.logger ?? defaultLogger;
-    if (isPglite(database)) {
-      this.#driver = new PgliteDriver(database);
-    } else if (typeof (database as Pool).connect === "function" && typeof (database as Pool).query === "function") {
-      this.#driver = new PoolDriver(database as Pool, logger);
-    } else {
-      throw new ConfigError("PgStorage expects a pg.Pool or a PGlite instance; got an object that is neither");
-    }
+    this.#driver = driverFor(database, logger);
+    this.#database = database;
+    this.#logger = logger;
     this.schema = schema;
     this.#clock = options.clock;
     this.#channels = notificationChannels(schema);
-    this.#listener = new NotificationListener(this.#driver, this.#channels, logger);
     const pg = this.#driver.kind === "pg";
     this.capabilities = {
       parallelClaims: pg,
@@ -587,12 +598,38 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     }
   }
 
+  /**
+   * Subscribes through the listening connection this storage shares with every storage on the
+   * same pool (or PGlite instance) and schema. The subscription is this storage's: `close()`
+   * closes it. One that finishes opening after `close()` was called is returned already closed.
+   */
   async subscribe(listener: StorageEventListener): Promise<StorageSubscription> {
+    const closeCountBefore = this.#closeCount;
+    // The listener connects through a driver of its own, so closing this storage's driver never
+    // cuts the connection other storages listen on.
+    const notificationListener = sharedNotificationListener(
+      this.#database,
+      this.schema,
+      () => new NotificationListener(driverFor(this.#database, this.#logger), this.#channels, this.#logger),
+    );
+    let shared: StorageSubscription;
     try {
-      return await this.#listener.subscribe(listener);
+      shared = await notificationListener.subscribe(listener);
     } catch (error) {
       throw mapDriverError(error, "subscribe");
     }
+    const subscription: StorageSubscription = {
+      close: async () => {
+        this.#subscriptions.delete(subscription);
+        await shared.close();
+      },
+    };
+    if (this.#closeCount !== closeCountBefore) {
+      await shared.close();
+      return subscription;
+    }
+    this.#subscriptions.add(subscription);
+    return subscription;
   }
 
   async notifyShutdown(params: { queueName?: string } = {}): Promise<void> {
@@ -628,10 +665,25 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     return new PgTransactionGroup(this.#driver.transactionOpen());
   }
 
+  /**
+   * Releases connections and listeners the storage opened itself (never a pool it was given): its
+   * dedicated connections (leadership locks) and its subscriptions. The listening connection
+   * closes with the last subscription on it, so other storages sharing it keep listening.
+   */
   async close(): Promise<void> {
+    this.#closeCount += 1;
     await this.#driver.close();
-    await this.#listener.stop();
+    const subscriptions = [...this.#subscriptions];
+    this.#subscriptions.clear();
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
   }
+}
+
+/** The driver of `database`, checked to be a pg.Pool or a PGlite instance. */
+function driverFor(database: Pool | PGlite, logger: Logger): DatabaseDriver {
+  if (isPglite(database)) return new PgliteDriver(database);
+  if (typeof (database as Pool).connect === "function" && typeof (database as Pool).query === "function") return new PoolDriver(database as Pool, logger);
+  throw new ConfigError("PgStorage expects a pg.Pool or a PGlite instance; got an object that is neither");
 }
 
 /**
