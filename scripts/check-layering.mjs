@@ -36,6 +36,15 @@ for (const [name, deps] of Object.entries(allowed)) {
   }
 }
 
+// The promise of DESIGN §1, kept by an example: a worker of one's own needs core and one storage.
+for (const file of filesUnder(join("examples", "hand-written-worker", "src"))) {
+  const text = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  for (const match of text.matchAll(/from\s+["']@underway\/([\w-]+)/g)) {
+    if (!["core", "queue-pg"].includes(match[1])) problems.push(`${file} imports @underway/${match[1]}; a hand-written worker needs only core and queue-pg`);
+  }
+  if (sqlPattern.test(text)) problems.push(`${file} contains SQL; a hand-written worker reaches storage through the contract only`);
+}
+
 if (problems.length > 0) {
   console.error(problems.join("\n"));
   process.exit(1);

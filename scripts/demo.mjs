@@ -8,7 +8,7 @@ const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", DO_NOT_TRACK: "1" }
 const build = spawnSync("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"], { stdio: "inherit", env });
 if (build.status !== 0) process.exit(build.status ?? 1);
 
-const order = ["welcome-email", "order-receipt", "daily-report", "transactional-enqueue", "custom-worker"];
+const order = ["welcome-email", "order-receipt", "daily-report", "transactional-enqueue", "custom-worker", "hand-written-worker"];
 const present = existsSync("examples") ? readdirSync("examples").filter((name) => existsSync(`examples/${name}/package.json`)) : [];
 const examples = [...order.filter((name) => present.includes(name)), ...present.filter((name) => !order.includes(name))];
 

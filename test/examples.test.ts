@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { afterEach, describe, expect, it } from "vitest";
@@ -58,6 +59,19 @@ describe("examples on a Postgres server", () => {
     expect(output).toContain('succeeded: {"resized":"cat.png@200w"}');
     expect(output).toContain("failed for good and moved to resize-image-dlq");
     expect(output).toMatch(/failed in resize-image-dlq; last error: width must be positive, got 0/);
+  });
+
+  it("hand-written-worker runs on the storage contract with core and queue-pg alone", async () => {
+    const manifest = JSON.parse(await readFile(new URL("../examples/hand-written-worker/package.json", import.meta.url), "utf8"));
+    const underwayDependencies = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((name) => name.startsWith("@underway/"));
+    expect(underwayDependencies.sort()).toEqual(["@underway/core", "@underway/queue-pg"]);
+
+    const output = await onServer("hand-written-worker");
+    expect(output).toContain("INV-2 attempt 1: mail server busy; retrying");
+    expect(output).toContain("INV-3 attempt 3: no such mailbox; failed for good, moved to send-invoice-dlq");
+    expect(output).toContain("INV-1: succeeded in send-invoice after 1 attempt(s) (errors: none)");
+    expect(output).toContain("INV-2: succeeded in send-invoice after 2 attempt(s) (errors: mail server busy)");
+    expect(output).toContain("INV-3: failed in send-invoice-dlq after 3 attempt(s) (errors: no such mailbox, no such mailbox, no such mailbox)");
   });
 });
 
