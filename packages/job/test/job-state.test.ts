@@ -2,21 +2,11 @@
 // this process as is (the same object, never serialized or stored).
 import { ConfigError } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
-import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Job, To, type JobHandle } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { Job, To } from "../src/index.js";
+import { useJobTestDatabase } from "./support/job-test-database.js";
 
-let db: TestDatabase;
-const handles: JobHandle[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-
-afterAll(async () => {
-  await Promise.all(handles.map((handle) => handle.shutdown()));
-  await db?.drop();
-});
+const testDatabase = useJobTestDatabase();
 
 /** State no JSON round trip could keep: a class instance with a Map and a function. */
 class Mailer {
@@ -43,12 +33,12 @@ describe("cx.state", () => {
         return To.done({ firstSend, secondSend: cx.state.mailer.send(to) });
       })
       .name("stateful-mailer")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
 
     const first = await job.enqueue({ to: "ferris@example.com" });
     const handle = job.start({ worker: { pollIntervalMs: 1_000 } });
-    handles.push(handle);
+    testDatabase.handles.push(handle);
     // Each step sees what the steps before it did to the state, in this run and in earlier runs.
     await expect(first.result({ timeoutMs: 20_000 })).resolves.toEqual({ firstSend: 1, secondSend: 2 });
     const second = await job.enqueue({ to: "ferris@example.com" });
@@ -59,7 +49,7 @@ describe("cx.state", () => {
     for (const seen of seenStates) expect(seen).toBe(state);
     expect(state.mailer.sent.get("ferris@example.com")).toBe(4);
     // Not persisted: the stored steps hold their inputs only.
-    const stored = await db.storage.taskList({ queueName: job.name });
+    const stored = await testDatabase.db.storage.taskList({ queueName: job.name });
     expect(stored).toHaveLength(4);
     expect(JSON.stringify(stored.map((task) => task.input))).not.toContain("mailer");
   });
@@ -68,11 +58,11 @@ describe("cx.state", () => {
     const job = await Job.builder<PgQueryable>()
       .step(async (cx) => To.done({ stateIsUndefined: cx.state === undefined }))
       .name("stateless")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue(undefined);
     const handle = job.start({ worker: { pollIntervalMs: 1_000 } });
-    handles.push(handle);
+    testDatabase.handles.push(handle);
     await expect(run.result({ timeoutMs: 20_000 })).resolves.toEqual({ stateIsUndefined: true });
     await handle.shutdown();
   });

@@ -4,22 +4,12 @@
 // and status() reads "pending" with no steps (docs/jobs.md, "A run without rows").
 import { newTaskId, TASK_DEFAULTS, TimeoutError, type TaskListParams } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
-import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { waitFor } from "../../../test/support/source-process.js";
 import { Job, To, type EnqueuedJob, type JobHandle } from "../src/index.js";
+import { useJobTestDatabase } from "./support/job-test-database.js";
 
-let db: TestDatabase;
-const handles: JobHandle[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-
-afterAll(async () => {
-  await Promise.all(handles.map((handle) => handle.shutdown()));
-  await db?.drop();
-});
+const testDatabase = useJobTestDatabase();
 
 let counter = 0;
 /** A one-step job, on a queue of its own, whose result is twice its input. */
@@ -28,13 +18,13 @@ function doublingJob({ ttlMs = TASK_DEFAULTS.ttlMs } = {}) {
     .step(async (_cx, { n }: { n: number }) => To.done(n * 2))
     .ttlMs(ttlMs)
     .name(`without-rows-${(counter += 1)}`)
-    .storage(db.storage)
+    .storage(testDatabase.db.storage)
     .build();
 }
 
 function start(job: { start: Job<unknown, PgQueryable, unknown, unknown>["start"] }): JobHandle {
   const handle = job.start({ worker: { pollIntervalMs: 1_000 } });
-  handles.push(handle);
+  testDatabase.handles.push(handle);
   return handle;
 }
 
@@ -54,7 +44,7 @@ describe("a run without rows", () => {
   it("of an enqueue whose transaction rolled back: the same, although a worker is running", async () => {
     const job = await doublingJob();
     start(job);
-    const client = await db.pool.connect();
+    const client = await testDatabase.db.pool.connect();
     let run: EnqueuedJob<number, PgQueryable>;
     try {
       await client.query("begin");
@@ -72,8 +62,8 @@ describe("a run without rows", () => {
     start(job);
     await expect(run.result({ timeoutMs: 20_000 })).resolves.toBe(8);
     // The worker prunes on its own timer too; either way the run has no rows after this.
-    await db.storage.taskPrune({ queueName: job.name });
-    expect(await db.storage.taskList({ queueName: job.name, correlationId: run.id })).toEqual([]);
+    await testDatabase.db.storage.taskPrune({ queueName: job.name });
+    expect(await testDatabase.db.storage.taskList({ queueName: job.name, correlationId: run.id })).toEqual([]);
     await expectNoRows(run);
   });
 
@@ -83,12 +73,12 @@ describe("a run without rows", () => {
       .step(async (_cx, { n }: { n: number }) => To.done(n * 2))
       .ttlMs(0)
       .name(`without-rows-${(counter += 1)}`)
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue({ n: 5 });
     start(job);
     await expect(run.result({ timeoutMs: 20_000 })).resolves.toBe(10);
-    await db.storage.taskPrune({ queueName: job.name });
+    await testDatabase.db.storage.taskPrune({ queueName: job.name });
     // Only the first step is left, succeeded with To.next: the run's end is no longer known.
     const status = await run.status();
     expect([status.state, status.steps.map((step) => [step.stepIndex, step.state])]).toEqual(["running", [[0, "succeeded"]]]);
@@ -113,8 +103,8 @@ describe("a run without rows", () => {
   it("resolves once the enqueuing transaction commits, when result() started before the commit", async () => {
     const job = await doublingJob();
     start(job);
-    const taskList = vi.spyOn(db.storage, "taskList");
-    const client = await db.pool.connect();
+    const taskList = vi.spyOn(testDatabase.db.storage, "taskList");
+    const client = await testDatabase.db.pool.connect();
     try {
       await client.query("begin");
       const run = await job.enqueue({ n: 21 }, { tx: client });

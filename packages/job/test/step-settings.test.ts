@@ -2,33 +2,23 @@
 // .concurrencyKey): each reaches the task row of its own step, and takes effect there.
 import { RetryPolicy, TASK_DEFAULTS, TimeoutError, type TaskRecord } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
-import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/source-process.js";
 import { Job, JobFailedError, To, type EnqueuedJob, type JobHandle } from "../src/index.js";
+import { useJobTestDatabase } from "./support/job-test-database.js";
 
-let db: TestDatabase;
-const handles: JobHandle[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-
-afterAll(async () => {
-  await Promise.all(handles.map((handle) => handle.shutdown()));
-  await db?.drop();
-});
+const testDatabase = useJobTestDatabase();
 
 function start(job: { start: Job<unknown, PgQueryable, unknown, unknown>["start"] }, concurrency?: number): JobHandle {
   const handle = job.start({ worker: { pollIntervalMs: 1_000, ...(concurrency === undefined ? {} : { concurrency }) } });
-  handles.push(handle);
+  testDatabase.handles.push(handle);
   return handle;
 }
 
 /** The stored task rows of a run's steps, by step index. */
 async function stepRows(run: EnqueuedJob<unknown, PgQueryable>): Promise<TaskRecord[]> {
   const { steps } = await run.status();
-  const rows = await Promise.all(steps.map((step) => db.storage.taskGet({ taskId: step.taskId })));
+  const rows = await Promise.all(steps.map((step) => testDatabase.db.storage.taskGet({ taskId: step.taskId })));
   return rows.map((row) => row!);
 }
 
@@ -67,7 +57,7 @@ describe("per-step settings", () => {
       .priority(9)
       .concurrencyKey("mailer")
       .name("settings-delayed")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue({ account: 5 });
     start(job);
@@ -111,7 +101,7 @@ describe("per-step settings", () => {
       .priority(-4)
       .step(async (_cx, { n }: { n: number }) => To.done(n))
       .name("settings-continued")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue({ n: 1 });
     start(job);
@@ -146,14 +136,14 @@ describe("per-step settings", () => {
       .step(async () => To.done())
       .delayMs(45_000)
       .name("settings-first-delay")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue(undefined);
     const [first] = await stepRows(run);
     expect(first!.delayMs).toBe(45_000);
     expect(first!.runAt.getTime() - first!.createdAt.getTime()).toBe(45_000);
     // Not claimable before then.
-    expect(await db.storage.taskClaim({ queueName: job.name, limit: 1 })).toEqual([]);
+    expect(await testDatabase.db.storage.taskClaim({ queueName: job.name, limit: 1 })).toEqual([]);
   });
 
   it("aborts a step that outlives its .timeoutMs() with TimeoutError, and fails the attempt", async () => {
@@ -167,7 +157,7 @@ describe("per-step settings", () => {
       .timeoutMs(100)
       .retryPolicy({ maxAttempts: 1 })
       .name("settings-timeout")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue(undefined);
     start(job);
@@ -188,7 +178,7 @@ describe("per-step settings", () => {
       })
       .heartbeatMs(100)
       .name("settings-heartbeat")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue(undefined);
     start(job);
@@ -215,7 +205,7 @@ describe("per-step settings", () => {
       .ttlMs(0)
       .step(async () => To.done("kept"))
       .name("settings-ttl")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const run = await job.enqueue(undefined);
     start(job);
@@ -223,9 +213,9 @@ describe("per-step settings", () => {
     const [first, second] = (await run.status()).steps;
 
     // The worker prunes on its own timer too; either way the first step is gone after this.
-    await db.storage.taskPrune({ queueName: job.name });
-    expect(await db.storage.taskGet({ taskId: first!.taskId })).toBeNull();
-    expect(await db.storage.taskGet({ taskId: second!.taskId })).not.toBeNull();
+    await testDatabase.db.storage.taskPrune({ queueName: job.name });
+    expect(await testDatabase.db.storage.taskGet({ taskId: first!.taskId })).toBeNull();
+    expect(await testDatabase.db.storage.taskGet({ taskId: second!.taskId })).not.toBeNull();
     // The run still reads as finished: its state comes from its last step.
     const status = await run.status();
     expect([status.state, status.steps.map((step) => step.stepIndex)]).toEqual(["succeeded", [1]]);
@@ -247,7 +237,7 @@ describe("per-step settings", () => {
       })
       .concurrencyKey(({ account }) => `account:${account}`)
       .name("settings-concurrency-key")
-      .storage(db.storage)
+      .storage(testDatabase.db.storage)
       .build();
     const holder = await job.enqueue({ account: 1, hold: true });
     start(job, 4);
