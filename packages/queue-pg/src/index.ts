@@ -7,13 +7,18 @@
  * @example
  * ```ts
  * import pg from "pg";
- * import { Queue } from "@underway/core";
- * import { PgStorage, runMigrations } from "@underway/queue-pg";
+ * import { Queue, type Task } from "@underway/core";
+ * import { PgStorage, runMigrations, type PgQueryable } from "@underway/queue-pg";
  *
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * await runMigrations(pool);
  * const storage = new PgStorage(pool);
  *
+ * const sendWelcomeEmail: Task<{ userId: number }, void, PgQueryable> = {
+ *   async execute(cx, { userId }) {
+ *     // ... send the email
+ *   },
+ * };
  * const queue = await Queue.builder<{ userId: number }>().name("welcome-email").storage(storage).build();
  * const client = await pool.connect();
  * await client.query("BEGIN");
