@@ -113,6 +113,51 @@ describe("task settings, enqueue options and retry policies", () => {
     );
   });
 
+  it("correlation ids: stored exactly, or rejected with a ConfigError before anything is written, for enqueue and enqueueMany (property)", async () => {
+    const correlationId = fc.oneof(wrongType, fc.string({ unit: "binary", maxLength: 20 }), fc.constantFrom("", "a\u0000b", "x".repeat(513), "x".repeat(100_000), ...SQL_NAMES));
+    await fc.assert(
+      fc.asyncProperty(correlationId, async (value) => {
+        const before = await rows();
+        const single = await outcomeOf(() => queue.enqueue(noop, {}, { correlationId: value as string }));
+        const many = await outcomeOf(() => queue.enqueueMany(noop, [{}, {}], { correlationId: value as string }));
+        expect(many.accepted).toBe(single.accepted);
+        if (single.accepted) {
+          expect((await storage.taskGet({ taskId: single.value }))?.correlationId).toBe(value ?? null);
+          expect(await rows()).toBe(before + 3);
+        } else {
+          expect(single.error).toBeInstanceOf(ConfigError);
+          expect(single.error.message).toContain("correlationId");
+          expect(await rows()).toBe(before);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("retry policies, schemas and options objects of the wrong type are rejected with a ConfigError before anything is written", async () => {
+    const before = await rows();
+    for (const retryPolicy of ["fast", 5, true, [], 10n]) {
+      const outcome = await outcomeOf(() => queue.enqueue({ ...noop, retryPolicy: retryPolicy as never }, {}));
+      expect(outcome.accepted ? null : outcome.error.message).toMatch(/retryPolicy/);
+      expect((await outcomeOf(() => new RetryPolicy(retryPolicy as never))).accepted).toBe(false);
+    }
+    expect((await outcomeOf(() => new RetryPolicy(null as never))).accepted).toBe(false);
+    for (const schema of [{}, "x", 0, []]) {
+      const outcome = await outcomeOf(() => queue.enqueue({ ...noop, schema: schema as never }, {}));
+      expect(outcome.accepted ? null : outcome.error.message).toMatch(/schema/);
+    }
+    for (const call of [
+      () => queue.enqueue(noop, {}, null as never),
+      () => queue.enqueueMany(noop, [{}], null as never),
+      () => queue.cancel("00000000-0000-0000-0000-000000000000", null as never),
+      () => queue.retry("00000000-0000-0000-0000-000000000000", null as never),
+    ]) {
+      const outcome = await outcomeOf(call);
+      expect(outcome.accepted ? null : outcome.error).toBeInstanceOf(ConfigError);
+    }
+    expect(await rows()).toBe(before);
+  });
+
   it("concurrency and dedupe keys made of SQL are stored as data", async () => {
     for (const key of SQL_NAMES) {
       const id = await queue.enqueue({ ...noop, concurrencyKey: key, dedupeKey: `${key}-dedupe` }, {});
@@ -315,9 +360,13 @@ describe("names, schema names and schedules on Postgres", () => {
 
   it("queue.schedule rejects objects that are not schedules with a ConfigError and stores nothing", async () => {
     const queue = await Queue.builder<{ tick: number }>().name("bad-schedule-objects").storage(db.storage).build();
-    for (const notASchedule of [null, "@daily[UTC]", { cron: 5, timeZone: "UTC" }, { cron: "@daily" }]) {
+    const unparsed = [{ cron: "garbage", timeZone: "Mars/Olympus" }, { cron: "@daily", timeZone: "UTC" }];
+    for (const notASchedule of [null, "@daily[UTC]", { cron: 5, timeZone: "UTC" }, { cron: "@daily" }, ...unparsed]) {
       const outcome = await outcomeOf(() => queue.schedule(notASchedule as never, { tick: 1 }));
       expect(outcome.accepted ? null : outcome.error).toBeInstanceOf(ConfigError);
+    }
+    for (const plain of unparsed) {
+      await expect(queue.schedule(plain as never, { tick: 1 })).rejects.toThrow(/ZonedSchedule\.parse\("<cron>\[<zone>\]"\)/);
     }
     expect(await queue.getSchedule()).toBeNull();
   });

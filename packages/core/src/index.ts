@@ -28,6 +28,7 @@
  * @packageDocumentation
  */
 export * from "./errors.js";
+export * from "./abort-signal.js";
 export * from "./retry-policy.js";
 export * from "./retry-task-options.js";
 export * from "./ids.js";

@@ -1,7 +1,7 @@
 import { ConfigError } from "./errors.js";
 import { newTaskId } from "./ids.js";
 import { assertJsonPayload, type JsonValue } from "./json-payload.js";
-import { validateDurationMs } from "./durations.js";
+import { validateDurationMs, validateOptionalKey } from "./durations.js";
 import { validateQueueName } from "./queue-name.js";
 import { resolveRetryTaskOptions, type RetryTaskOptions } from "./retry-task-options.js";
 import type { ScheduleDefinition } from "./schedule-definition.js";
@@ -16,7 +16,10 @@ export interface EnqueueOptions<Tx> {
   tx?: Tx;
   /** Extra delay in ms, added to the task's own delay. */
   delayMs?: number;
-  /** Groups tasks that belong together (a job run's steps share one). */
+  /**
+   * Groups tasks that belong together (a job run's steps share one): null, or a non-empty string
+   * of at most 512 characters without NUL characters or lone surrogates.
+   */
   correlationId?: string | null;
 }
 
@@ -26,11 +29,14 @@ export interface EnqueueManyOptions<Tx> {
   tx?: Tx;
   /** Extra delay in ms for every task, added to each task's own delay. */
   delayMs?: number;
+  /** Groups the tasks (every one gets this id); checked as in {@link EnqueueOptions.correlationId}. */
+  correlationId?: string | null;
 }
 
 /** Options of {@link Queue.prepare}. */
 export interface PrepareOptions {
   delayMs?: number;
+  /** Checked as in {@link EnqueueOptions.correlationId}. */
   correlationId?: string | null;
 }
 
@@ -80,12 +86,15 @@ export class Queue<Input = unknown, Tx = unknown> {
    * row to write, without writing it. Used by enqueue, schedulers and follow-ups.
    *
    * @throws ValidationError when the input fails its schema or is not JSON.
-   * @throws ConfigError when a setting resolves to an invalid value.
+   * @throws ConfigError when `task` is not a task (or its `schema` is not a Standard Schema), a
+   * setting resolves to an invalid value, or `options` (or its `delayMs` or `correlationId`) is
+   * invalid.
    */
   async prepare(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions = {}): Promise<NewTask> {
+    const checked = optionsObject(options, "prepare");
     assertTask(task);
     if (task.schema) await validateWithSchema(task.schema, input);
-    return this.#prepareValid(task, input, options);
+    return this.#prepareValid(task, input, checked);
   }
 
   /** {@link prepare} after the schema check: JSON check, settings, id. */
@@ -93,6 +102,7 @@ export class Queue<Input = unknown, Tx = unknown> {
     const json = assertJsonPayload(input);
     const settings = resolveTaskSettings(task, input);
     const extraDelayMs = options.delayMs === undefined ? 0 : validateDurationMs(options.delayMs, "delayMs");
+    const correlationId = validateOptionalKey(options.correlationId, "correlationId");
     return {
       id: newTaskId(),
       input: json,
@@ -104,7 +114,7 @@ export class Queue<Input = unknown, Tx = unknown> {
       retryPolicy: settings.retryPolicy,
       concurrencyKey: settings.concurrencyKey,
       dedupeKey: settings.dedupeKey,
-      correlationId: options.correlationId ?? null,
+      correlationId,
     };
   }
 
@@ -112,11 +122,15 @@ export class Queue<Input = unknown, Tx = unknown> {
    * Enqueues one task. With `tx` the task is written inside the caller's transaction.
    *
    * @returns the task's id (the existing task's id when its dedupe key matched one).
-   * @throws ValidationError when the input is invalid; nothing is written.
+   * @throws ValidationError when the input fails its schema or is not JSON; nothing is written.
+   * @throws ConfigError when `task` is not a task (or its `schema` is not a Standard Schema), a
+   * setting resolves to an invalid value, or `options` is not an object or holds an invalid
+   * `delayMs` or `correlationId`; nothing is written.
    */
   async enqueue(task: Task<Input, unknown, Tx>, input: Input, options: EnqueueOptions<Tx> = {}): Promise<string> {
-    const prepared = await this.prepare(task, input, options);
-    const [outcome] = await this.storage.taskEnqueue({ queueName: this.name, tasks: [prepared], ...txOption(options.tx) });
+    const checked = optionsObject(options, "enqueue");
+    const prepared = await this.prepare(task, input, checked);
+    const [outcome] = await this.storage.taskEnqueue({ queueName: this.name, tasks: [prepared], ...txOption(checked.tx) });
     return outcome!.id;
   }
 
@@ -125,20 +139,26 @@ export class Queue<Input = unknown, Tx = unknown> {
    * anything is written.
    *
    * @returns the ids, in input order.
+   * @throws ValidationError when an input fails its schema or is not JSON; nothing is written.
+   * @throws ConfigError when `inputs` is not an array, `task` is not a task (or its `schema` is
+   * not a Standard Schema), a setting resolves to an invalid value, or `options` is not an object
+   * or holds an invalid `delayMs` or `correlationId`; nothing is written.
    */
   async enqueueMany(task: Task<Input, unknown, Tx>, inputs: ReadonlyArray<Input>, options: EnqueueManyOptions<Tx> = {}): Promise<string[]> {
+    const checked = optionsObject(options, "enqueueMany");
     if (!Array.isArray(inputs)) throw new ConfigError("enqueueMany expects an array of inputs");
+    const prepareOptions = { delayMs: checked.delayMs, correlationId: validateOptionalKey(checked.correlationId, "correlationId") };
+    if (prepareOptions.delayMs !== undefined) validateDurationMs(prepareOptions.delayMs, "delayMs");
     if (inputs.length === 0) return [];
     assertTask(task);
     const prepared: NewTask[] = new Array(inputs.length);
-    const prepareOptions = { delayMs: options.delayMs };
     for (let index = 0; index < inputs.length; index += 1) {
       const input = inputs[index]!;
       // Without a schema, preparing is synchronous: no await per input.
       if (task.schema) await validateWithSchema(task.schema, input);
       prepared[index] = this.#prepareValid(task, input, prepareOptions);
     }
-    const outcomes = await this.storage.taskEnqueue({ queueName: this.name, tasks: prepared, ...txOption(options.tx) });
+    const outcomes = await this.storage.taskEnqueue({ queueName: this.name, tasks: prepared, ...txOption(checked.tx) });
     return outcomes.map((outcome) => outcome.id);
   }
 
@@ -147,9 +167,11 @@ export class Queue<Input = unknown, Tx = unknown> {
    * signal fires) and ends as cancelled.
    *
    * @returns true when the task was cancelled or asked to stop; false when it had finished.
+   * @throws ConfigError when `options` is not an object; nothing changes.
    */
-  cancel(taskId: string, options: { tx?: Tx } = {}): Promise<boolean> {
-    return this.storage.taskCancel({ queueName: this.name, taskId, ...txOption(options.tx) });
+  async cancel(taskId: string, options: { tx?: Tx } = {}): Promise<boolean> {
+    const checked = optionsObject(options, "cancel");
+    return this.storage.taskCancel({ queueName: this.name, taskId, ...txOption(checked.tx) });
   }
 
   /**
@@ -160,7 +182,8 @@ export class Queue<Input = unknown, Tx = unknown> {
    * @returns true when the task was requeued; false when it is not a failed task of this queue
    * (pending, running, succeeded, cancelled, pruned or unknown), or when a live task of this queue
    * holds its dedupe key.
-   * @throws ConfigError when `attempts` or `delayMs` is invalid; nothing changes.
+   * @throws ConfigError when `options` is not an object, or `attempts` or `delayMs` is invalid;
+   * nothing changes.
    *
    * @example
    * ```ts
@@ -170,36 +193,52 @@ export class Queue<Input = unknown, Tx = unknown> {
    * ```
    */
   async retry(taskId: string, options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
-    const { attempts, delayMs } = resolveRetryTaskOptions(options);
-    return this.storage.taskRequeue({ queueName: this.name, taskId, attempts, delayMs, ...txOption(options.tx) });
+    const checked = optionsObject(options, "retry");
+    const { attempts, delayMs } = resolveRetryTaskOptions(checked);
+    return this.storage.taskRequeue({ queueName: this.name, taskId, attempts, delayMs, ...txOption(checked.tx) });
   }
 
   /**
    * Sets the queue's recurring schedule (one per queue; this replaces any previous one). Each
    * occurrence enqueues `input` for `task`.
+   *
+   * `schedule` must be a parsed schedule, such as `ZonedSchedule.parse("@daily[Europe/Berlin]")`
+   * from `@underway/scheduler`, which checked its cron expression and zone when it was built. A
+   * plain `{ cron, timeZone }` object is refused: core cannot check it.
+   *
+   * @throws ConfigError when `schedule` is not a parsed schedule (a {@link ScheduleDefinition}
+   * with `cron` and `timeZone` strings and a `next` method), or `options` is not an object;
+   * nothing is stored.
+   * @throws ValidationError when `input` fails the schema of `options.task` or is not JSON;
+   * nothing is stored.
    */
   async schedule(
     schedule: ScheduleDefinition,
     input: Input,
     options: { tx?: Tx; task?: Task<Input, unknown, Tx> } = {},
   ): Promise<void> {
-    if (typeof schedule?.cron !== "string" || typeof schedule.timeZone !== "string") {
-      throw new ConfigError("schedule() expects a ZonedSchedule (an object with cron and timeZone strings)");
-    }
-    if (options.task) await this.prepare(options.task, input);
+    assertScheduleDefinition(schedule);
+    const checked = optionsObject(options, "schedule");
+    if (checked.task) await this.prepare(checked.task, input);
     const json: JsonValue = assertJsonPayload(input);
     await this.storage.scheduleUpsert({
       queueName: this.name,
       cron: schedule.cron,
       timeZone: schedule.timeZone,
       input: json,
-      ...txOption(options.tx),
+      ...txOption(checked.tx),
     });
   }
 
-  /** Removes the queue's schedule. @returns whether there was one. */
-  unschedule(options: { tx?: Tx } = {}): Promise<boolean> {
-    return this.storage.scheduleDelete({ queueName: this.name, ...txOption(options.tx) });
+  /**
+   * Removes the queue's schedule.
+   *
+   * @returns whether there was one.
+   * @throws ConfigError when `options` is not an object; nothing changes.
+   */
+  async unschedule(options: { tx?: Tx } = {}): Promise<boolean> {
+    const checked = optionsObject(options, "unschedule");
+    return this.storage.scheduleDelete({ queueName: this.name, ...txOption(checked.tx) });
   }
 
   /** The queue's schedule, if any. */
@@ -258,6 +297,38 @@ export class QueueBuilder<Input = unknown, Tx = unknown> {
     }
     await this.#storage.queueUpsert({ queueName: this.#name, deadLetterQueueName: this.#deadLetterQueueName });
     return Queue.create<Input, Tx>(this.#name, this.#deadLetterQueueName, this.#storage);
+  }
+}
+
+/**
+ * The options object of a call, `{}` when it was left out.
+ *
+ * @throws ConfigError when it is anything but an object (null and arrays included).
+ */
+function optionsObject<T extends object>(options: T | undefined, method: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new ConfigError(`${method}() expects an options object (or none), got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`);
+  }
+  return options;
+}
+
+/** @throws ConfigError unless `schedule` is a parsed schedule. */
+function assertScheduleDefinition(schedule: unknown): asserts schedule is ScheduleDefinition {
+  const candidate = schedule as Partial<ScheduleDefinition> | null | undefined;
+  if (
+    typeof schedule !== "object" ||
+    candidate === null ||
+    candidate === undefined ||
+    typeof candidate.cron !== "string" ||
+    typeof candidate.timeZone !== "string" ||
+    typeof candidate.next !== "function"
+  ) {
+    const plain = typeof schedule === "object" && candidate !== null && typeof candidate?.cron === "string";
+    throw new ConfigError(
+      `schedule() expects a parsed schedule: use ZonedSchedule.parse("<cron>[<zone>]") from @underway/scheduler` +
+        (plain ? `; a plain { cron, timeZone } object is not checked and is refused` : ""),
+    );
   }
 }
 

@@ -49,8 +49,13 @@ export class RetryPolicy implements RetryPolicyOptions {
   readonly backoffCoefficient: number;
   readonly jitterFactor: number;
 
-  /** @throws {@link ConfigError} when a value is out of range. */
+  /**
+   * @param options - a plain object of {@link RetryPolicyOptions}; missing fields take the defaults.
+   * @throws {@link ConfigError} when `options` is not an object (null, a string, a number, a
+   * boolean, an array, a function), or when a value is out of range.
+   */
   constructor(options: Partial<RetryPolicyOptions> = {}) {
+    assertRetryPolicyObject(options);
     const merged = { ...RetryPolicy.defaults, ...stripUndefined(options) };
     const { maxAttempts, initialIntervalMs, maxIntervalMs, backoffCoefficient, jitterFactor } = merged;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_INT32) {
@@ -80,7 +85,12 @@ export class RetryPolicy implements RetryPolicyOptions {
     this.jitterFactor = jitterFactor;
   }
 
-  /** A policy from plain options, or the same policy when given one. */
+  /**
+   * A policy from plain options, or the same policy when given one; `undefined` (or `null`) gives
+   * the defaults.
+   *
+   * @throws {@link ConfigError} when `value` is not an object, or a value is out of range.
+   */
   static from(value: RetryPolicy | Partial<RetryPolicyOptions> | undefined): RetryPolicy {
     if (value instanceof RetryPolicy) return value;
     return new RetryPolicy(value ?? {});
@@ -117,6 +127,18 @@ export class RetryPolicy implements RetryPolicyOptions {
       backoffCoefficient: this.backoffCoefficient,
       jitterFactor: this.jitterFactor,
     };
+  }
+}
+
+/**
+ * Throws a {@link ConfigError} unless `value` is an object that can hold retry policy options:
+ * not null, an array or a function. A string such as `"fast"` or a number is not silently read as
+ * the defaults.
+ */
+export function assertRetryPolicyObject(value: unknown, name = "retryPolicy"): asserts value is Partial<RetryPolicyOptions> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const got = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "string" ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
+    throw new ConfigError(`${name} must be an object such as { maxAttempts: 3 }, got ${got}`);
   }
 }
 

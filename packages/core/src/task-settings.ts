@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ConfigError, ValidationError } from "./errors.js";
 import { MAX_TIMER_MS, validateDurationMs, validateOptionalKey, validatePriority } from "./durations.js";
-import { RetryPolicy, type RetryPolicyOptions } from "./retry-policy.js";
+import { assertRetryPolicyObject, RetryPolicy, type RetryPolicyOptions } from "./retry-policy.js";
 import type { Configurable, Task } from "./task.js";
 
 /** The defaults of every task setting (the crate's). */
@@ -71,7 +71,7 @@ const validatedRetryPolicies = new WeakMap<object, { fields: unknown[]; policy: 
  */
 function resolveRetryPolicy(value: unknown): RetryPolicyOptions {
   if (value === undefined || value === null) return (defaultRetryPolicy ??= Object.freeze(RetryPolicy.from(undefined).toJSON()));
-  if (typeof value !== "object") return RetryPolicy.from(value as Partial<RetryPolicyOptions>).toJSON();
+  assertRetryPolicyObject(value);
   const fields = RETRY_POLICY_FIELDS.map((field) => (value as Record<string, unknown>)[field]);
   const known = validatedRetryPolicies.get(value);
   if (known !== undefined && known.fields.every((field, index) => field === fields[index])) return known.policy;
@@ -84,8 +84,10 @@ function resolveRetryPolicy(value: unknown): RetryPolicyOptions {
  * Validates `input` against a Standard Schema and returns the schema's output.
  *
  * @throws {@link ValidationError} listing the schema's issues.
+ * @throws {@link ConfigError} when `schema` is not a Standard Schema.
  */
 export async function validateWithSchema<Output>(schema: StandardSchemaV1<unknown, Output>, input: unknown, label = "input"): Promise<Output> {
+  assertStandardSchema(schema);
   let result = schema["~standard"].validate(input);
   if (result instanceof Promise) result = await result;
   if (result.issues) {
@@ -100,9 +102,22 @@ export async function validateWithSchema<Output>(schema: StandardSchemaV1<unknow
   return result.value;
 }
 
-/** Throws a ConfigError unless `task` has an `execute` function. */
+/**
+ * Throws a ConfigError unless `task` has an `execute` function and its `schema`, when given
+ * (not `undefined` or `null`), is a Standard Schema.
+ */
 export function assertTask(task: unknown): void {
   if (typeof task !== "object" || task === null || typeof (task as { execute?: unknown }).execute !== "function") {
     throw new ConfigError("A task must be an object with an execute(cx, input) method");
+  }
+  const schema = (task as { schema?: unknown }).schema;
+  if (schema !== undefined && schema !== null) assertStandardSchema(schema);
+}
+
+/** Throws a ConfigError unless `schema` is a Standard Schema: a `~standard` with a `validate` function. */
+export function assertStandardSchema(schema: unknown, name = "schema"): void {
+  const standard = (typeof schema === "object" || typeof schema === "function") && schema !== null ? (schema as { "~standard"?: unknown })["~standard"] : undefined;
+  if (typeof standard !== "object" || standard === null || typeof (standard as { validate?: unknown }).validate !== "function") {
+    throw new ConfigError(`${name} must be a Standard Schema (zod, valibot, arktype: an object whose "~standard" has a validate function), got ${schema === null ? "null" : Array.isArray(schema) ? "an array" : typeof schema === "string" ? JSON.stringify(schema) : typeof schema}`);
   }
 }

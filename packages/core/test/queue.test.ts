@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ConfigError, Queue, ValidationError, type Task } from "../src/index.js";
+import { ConfigError, Queue, RetryPolicy, ValidationError, type ScheduleDefinition, type Task } from "../src/index.js";
 import { ManualClock, MemoryStorage } from "../src/testing/index.js";
 
 type Signup = { userId: number; email: string };
@@ -9,6 +9,11 @@ const sendWelcome: Task<Signup> = {
   execute: () => undefined,
   schema: z.object({ userId: z.number().int().positive(), email: z.string().email() }),
 };
+
+/** A parsed schedule as ZonedSchedule gives one (core tests cannot import the scheduler). */
+function parsedSchedule(cron: string, timeZone: string): ScheduleDefinition {
+  return { cron, timeZone, next: (after = new Date()) => new Date(after.getTime() + 86_400_000) };
+}
 
 async function signupQueue(storage = new MemoryStorage()) {
   return Queue.builder<Signup>().name("signups").deadLetterQueue("signups-dlq").storage(storage).build();
@@ -91,6 +96,58 @@ describe("Queue", () => {
       await expect(queue.enqueue({} as Task<Signup>, { userId: 1, email: "a@b.co" })).rejects.toThrow(/execute/);
     });
 
+    it("rejects a schema that is not a Standard Schema with a ConfigError naming it, writing nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      for (const schema of [{}, "x", 5, [], { "~standard": {} }, { "~standard": { validate: "no" } }]) {
+        const task = { execute: () => undefined, schema } as unknown as Task<Signup>;
+        await expect(queue.enqueue(task, { userId: 1, email: "a@b.co" })).rejects.toThrow(ConfigError);
+        await expect(queue.enqueue(task, { userId: 1, email: "a@b.co" })).rejects.toThrow(/schema must be a Standard Schema/);
+        await expect(queue.enqueueMany(task, [{ userId: 1, email: "a@b.co" }])).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
+    });
+
+    it("rejects a retry policy that is not an object with a ConfigError, writing nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      for (const retryPolicy of ["fast", 5, true, [], () => "fast"]) {
+        const task = { ...sendWelcome, retryPolicy } as unknown as Task<Signup>;
+        await expect(queue.enqueue(task, { userId: 1, email: "a@b.co" })).rejects.toThrow(/retryPolicy must be an object/);
+      }
+      expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
+      const id = await queue.enqueue({ ...sendWelcome, retryPolicy: new RetryPolicy({ maxAttempts: 2 }) }, { userId: 1, email: "a@b.co" });
+      expect((await queue.getTask(id))!.retryPolicy.maxAttempts).toBe(2);
+    });
+
+    it("stores a valid correlation id and rejects any other with a ConfigError, writing nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const input = { userId: 1, email: "a@b.co" };
+      const id = await queue.enqueue(sendWelcome, input, { correlationId: "run-1" });
+      expect((await queue.getTask(id))!.correlationId).toBe("run-1");
+      const many = await queue.enqueueMany(sendWelcome, [input, input], { correlationId: "run-2" });
+      expect((await Promise.all(many.map((taskId) => queue.getTask(taskId)))).map((task) => task!.correlationId)).toEqual(["run-2", "run-2"]);
+      for (const correlationId of [5, {}, [], true, "", "x".repeat(100_000), "a\u0000b", "\uD800"]) {
+        await expect(queue.enqueue(sendWelcome, input, { correlationId: correlationId as never })).rejects.toThrow(/correlationId must/);
+        await expect(queue.enqueueMany(sendWelcome, [input], { correlationId: correlationId as never })).rejects.toThrow(/correlationId must/);
+        await expect(queue.prepare(sendWelcome, input, { correlationId: correlationId as never })).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await storage.taskList({ queueName: "signups" })).toHaveLength(3);
+    });
+
+    it("rejects options that are not an object with a ConfigError, writing nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const input = { userId: 1, email: "a@b.co" };
+      for (const options of [null, "tx", 5, []]) {
+        await expect(queue.enqueue(sendWelcome, input, options as never)).rejects.toThrow(/enqueue\(\) expects an options object/);
+        await expect(queue.enqueueMany(sendWelcome, [input], options as never)).rejects.toThrow(/enqueueMany\(\) expects an options object/);
+        await expect(queue.enqueueMany(sendWelcome, [], options as never)).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
+    });
+
     it("returns the existing id for a matching dedupe key", async () => {
       const queue = await signupQueue();
       const task: Task<Signup> = { ...sendWelcome, dedupeKey: (input) => `user-${input.userId}` };
@@ -152,12 +209,38 @@ describe("Queue", () => {
 
     it("stores, replaces and removes the queue's schedule", async () => {
       const queue = await signupQueue();
-      await queue.schedule({ cron: "@daily", timeZone: "Europe/Paris" }, { userId: 1, email: "a@b.co" }, { task: sendWelcome });
+      await queue.schedule(parsedSchedule("@daily", "Europe/Paris"), { userId: 1, email: "a@b.co" }, { task: sendWelcome });
       expect(await queue.getSchedule()).toMatchObject({ cron: "@daily", timeZone: "Europe/Paris", input: { userId: 1, email: "a@b.co" } });
-      await expect(queue.schedule({ cron: "@daily", timeZone: "UTC" }, { userId: 0, email: "x" }, { task: sendWelcome })).rejects.toBeInstanceOf(ValidationError);
+      await expect(queue.schedule(parsedSchedule("@daily", "UTC"), { userId: 0, email: "x" }, { task: sendWelcome })).rejects.toBeInstanceOf(ValidationError);
       await expect(queue.schedule({} as never, { userId: 1, email: "a@b.co" })).rejects.toBeInstanceOf(ConfigError);
       expect((await queue.getSchedule())!.timeZone).toBe("Europe/Paris");
       expect(await queue.unschedule()).toBe(true);
+      expect(await queue.getSchedule()).toBeNull();
+    });
+
+    it("refuses a plain { cron, timeZone } object, which nothing has parsed, with a ConfigError and stores nothing", async () => {
+      const queue = await signupQueue();
+      const input = { userId: 1, email: "a@b.co" };
+      for (const plain of [{ cron: "garbage", timeZone: "Mars/Olympus" }, { cron: "@daily", timeZone: "UTC" }]) {
+        const attempt = queue.schedule(plain as never, input);
+        await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+        await expect(queue.schedule(plain as never, input)).rejects.toThrow(/ZonedSchedule\.parse\("<cron>\[<zone>\]"\)/);
+      }
+      for (const notASchedule of [null, undefined, "@daily[UTC]", { cron: "@daily", timeZone: "UTC", next: "soon" }]) {
+        await expect(queue.schedule(notASchedule as never, input)).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await queue.getSchedule()).toBeNull();
+    });
+
+    it("rejects options that are not an object in cancel, schedule and unschedule with a ConfigError, changing nothing", async () => {
+      const queue = await signupQueue();
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" });
+      for (const options of [null, "tx", []]) {
+        await expect(queue.cancel(id, options as never)).rejects.toThrow(/cancel\(\) expects an options object/);
+        await expect(queue.schedule(parsedSchedule("@daily", "UTC"), { userId: 1, email: "a@b.co" }, options as never)).rejects.toBeInstanceOf(ConfigError);
+        await expect(queue.unschedule(options as never)).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect((await queue.getTask(id))!.state).toBe("pending");
       expect(await queue.getSchedule()).toBeNull();
     });
   });
@@ -191,6 +274,9 @@ describe("Queue", () => {
       const id = await deadLettered(queue, storage);
       for (const options of [{ attempts: 0 }, { attempts: 2.5 }, { attempts: "3" as never }, { delayMs: -1 }, { delayMs: Number.NaN }]) {
         await expect(queue.retry(id, options)).rejects.toBeInstanceOf(ConfigError);
+      }
+      for (const options of [null, "3", 3, []]) {
+        await expect(queue.retry(id, options as never)).rejects.toThrow(/retry\(\) expects an options object/);
       }
       expect((await queue.getTask(id))!.state).toBe("failed");
     });

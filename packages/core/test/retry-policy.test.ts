@@ -68,6 +68,15 @@ describe("RetryPolicy", () => {
     expect(attempt).toThrow(new RegExp(option));
   });
 
+  it.each([["a string", "fast"], ["a number", 5], ["a boolean", true], ["an array", []], ["null", null], ["a function", () => ({})]])(
+    "rejects %s instead of options with a ConfigError, in the constructor and in from()",
+    (_label, options) => {
+      expect(() => new RetryPolicy(options as never)).toThrow(ConfigError);
+      expect(() => new RetryPolicy(options as never)).toThrow(/retryPolicy must be an object/);
+      if (options !== null) expect(() => RetryPolicy.from(options as never)).toThrow(ConfigError);
+    },
+  );
+
   it("builds from plain options, and passes a policy through unchanged", () => {
     const policy = new RetryPolicy({ maxAttempts: 2 });
     expect(RetryPolicy.from(policy)).toBe(policy);

@@ -1,6 +1,10 @@
 import {
+  ConfigError,
+  MAX_TIMER_MS,
+  isAbortSignal,
   resolveRetryTaskOptions,
   TimeoutError,
+  validateDurationMs,
   type AttemptRecord,
   type JsonValue,
   type Queue,
@@ -12,6 +16,7 @@ import {
 import { JobCancelledError, JobFailedError } from "./job-errors.js";
 import type { JobEnvelope } from "./job-envelope.js";
 import type { JobStepOutput } from "./job-task.js";
+import { assertOptionsObject } from "./validate-arguments.js";
 
 /** The state of a whole job run, derived from its steps. */
 export type JobRunState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
@@ -40,7 +45,10 @@ export interface JobStatus {
 
 /** Options of {@link EnqueuedJob.result}. */
 export interface ResultOptions {
-  /** Give up after this many ms (rejects with `TimeoutError`). Default: wait indefinitely. */
+  /**
+   * Give up after this many ms (rejects with `TimeoutError`): a whole number from 0 to
+   * 2 147 483 647 (`MAX_TIMER_MS`, the longest a Node timer waits). Default: wait indefinitely.
+   */
   timeoutMs?: number;
   /**
    * Stop waiting when this signal aborts (rejects with its reason); an already aborted signal
@@ -94,7 +102,8 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * steps before it are not repeated. `result()` then waits for the resumed run.
    *
    * @returns true when the run was resumed; false when it had not failed.
-   * @throws ConfigError when `attempts` or `delayMs` is invalid; nothing changes.
+   * @throws ConfigError when `options` is not an object, or `attempts` or `delayMs` is invalid;
+   * nothing changes.
    *
    * @example
    * ```ts
@@ -103,6 +112,7 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * ```
    */
   async retry(options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
+    assertOptionsObject(options, "retry()");
     resolveRetryTaskOptions(options);
     const last = (await this.#steps()).at(-1);
     if (last?.state !== "failed") return false;
@@ -145,9 +155,17 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * A run with no visible rows (never enqueued, rolled back, not yet committed, or pruned after
    * its TTL) is waited for like any unfinished run, since rows of an open transaction appear on
    * commit: without `timeoutMs` or `signal`, such a wait never ends.
+   *
+   * @throws ConfigError (as a rejection, before waiting) when `options` is not an object,
+   * `timeoutMs` is not a whole number from 0 to `MAX_TIMER_MS`, or `signal` is not an AbortSignal.
    */
   async result(options: ResultOptions = {}): Promise<Result> {
-    options.signal?.throwIfAborted();
+    assertOptionsObject(options, "result()");
+    if (options.timeoutMs !== undefined) validateDurationMs(options.timeoutMs, "timeoutMs", { max: MAX_TIMER_MS });
+    if (options.signal !== undefined && !isAbortSignal(options.signal)) {
+      throw new ConfigError("result()'s signal option must be an AbortSignal");
+    }
+    if (options.signal?.aborted) throw options.signal.reason;
     const storage = this.#queue.storage;
     const controller = new AbortController();
     const { signal } = controller;

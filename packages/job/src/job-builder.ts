@@ -82,13 +82,26 @@ export interface CompleteJobBuilder<State, Tx, Input, Result, StepInput>
    * ```
    */
   dedupeKey(key: string | ((input: Input) => string | null | undefined)): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
-  /** Where steps that fail for good are moved. */
+  /**
+   * Where steps that fail for good are moved. With `.queue(...)`, it must be that queue's own
+   * dead-letter queue (`build()` throws a `ConfigError` otherwise).
+   */
   deadLetterQueue(name: string): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
-  /** The storage to create the job's queue in (with `.name(...)`). */
+  /**
+   * The storage to create the job's queue in (with `.name(...)`). With `.queue(...)`, it must be
+   * that queue's storage (`build()` throws a `ConfigError` otherwise).
+   */
   storage(storage: StorageAdapter<Tx>): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
-  /** An existing queue to use instead of `.name(...)` + `.storage(...)`. */
+  /**
+   * An existing queue to use instead of `.name(...)` + `.storage(...)` (+ `.deadLetterQueue(...)`).
+   * Any of those given as well must agree with the queue.
+   */
   queue(queue: Queue<JobEnvelope, Tx>): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
-  /** Registers the job's queue and returns the job. */
+  /**
+   * Registers the job's queue and returns the job.
+   * @throws ConfigError when a step, the name or the storage is missing, or, with `.queue(...)`,
+   * when `.name(...)`, `.deadLetterQueue(...)` or `.storage(...)` disagrees with that queue.
+   */
   build(): Promise<Job<State, Tx, Input, Result>>;
 }
 
@@ -189,6 +202,15 @@ export class JobBuilderImpl<State, Tx> {
     if (queue) {
       if (this.#name !== undefined && this.#name !== queue.name) {
         throw new ConfigError(`The job is named ${JSON.stringify(this.#name)} but its queue is ${JSON.stringify(queue.name)}; give one or the other`);
+      }
+      if (this.#deadLetterQueueName !== undefined && this.#deadLetterQueueName !== queue.deadLetterQueueName) {
+        const queueDlq = queue.deadLetterQueueName === null ? "has none" : `is ${JSON.stringify(queue.deadLetterQueueName)}`;
+        throw new ConfigError(
+          `The job's dead-letter queue is ${JSON.stringify(this.#deadLetterQueueName)} but its queue's ${queueDlq}; give the dead-letter queue when building the queue`,
+        );
+      }
+      if (this.#storage !== undefined && this.#storage !== queue.storage) {
+        throw new ConfigError("The job's .storage(...) is not its queue's storage; give one or the other");
       }
     } else {
       if (this.#name === undefined) throw new ConfigError("A job needs a name: call .name(...) (or .queue(...)) before .build()");

@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   newTaskId,
   validateOptionalKey,
   type JsonValue,
@@ -16,6 +17,7 @@ import { JobBuilderImpl, type JobBuilderStart } from "./job-builder.js";
 import { createJobEnvelope, type JobEnvelope } from "./job-envelope.js";
 import type { JobHandle } from "./job-handle.js";
 import type { JobStepOutput } from "./job-task.js";
+import { assertOptionsObject, describeArgument } from "./validate-arguments.js";
 
 /** Options of the scheduler a job starts (see `@underway/scheduler`). */
 export type JobSchedulerOptions = Omit<NonNullable<ConstructorParameters<typeof Scheduler>[2]>, "fireInput">;
@@ -83,7 +85,8 @@ export class Job<State, Tx, Input, Result> {
    * Enqueues a new run. With `tx` the run is created inside the caller's transaction. With
    * `dedupeKey`, a live run holding the same key is returned instead (`deduplicated: true`).
    * @throws ValidationError when the input cannot be stored as JSON; nothing is written.
-   * @throws ConfigError when `dedupeKey` is not a non-empty string of at most 512 characters.
+   * @throws ConfigError when `options` is not an object, or `dedupeKey` is not a non-empty string
+   * of at most 512 characters; nothing is written.
    *
    * @example
    * ```ts
@@ -93,12 +96,17 @@ export class Job<State, Tx, Input, Result> {
    * ```
    */
   async enqueue(input: Input, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
+    assertOptionsObject(options, "enqueue()");
     const [run] = await this.#enqueueRuns([input], 0, options.tx, this.#keyOption(options));
     return run!;
   }
 
-  /** Enqueues a new run whose first step starts `delayMs` from now (options as {@link enqueue}). */
+  /**
+   * Enqueues a new run whose first step starts `delayMs` from now (options as {@link enqueue}).
+   * @throws ConfigError when `delayMs` or an option is invalid; nothing is written.
+   */
   async enqueueAfter(input: Input, delayMs: number, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
+    assertOptionsObject(options, "enqueueAfter()");
     const [run] = await this.#enqueueRuns([input], delayMs, options.tx, this.#keyOption(options));
     return run!;
   }
@@ -106,8 +114,16 @@ export class Job<State, Tx, Input, Result> {
   /**
    * Enqueues many runs at once, all or nothing; one handle per input, in input order. Each run's
    * dedupe key comes from `options.dedupeKey`, or else from the job's (`.dedupeKey(...)`).
+   * @throws ValidationError when an input cannot be stored as JSON; nothing is written.
+   * @throws ConfigError when `inputs` is not an array, `options` is not an object, `dedupeKey` is
+   * not a function, or a key it gives is invalid; nothing is written.
    */
-  enqueueMany(inputs: ReadonlyArray<Input>, options: JobEnqueueManyOptions<Input, Tx> = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
+  async enqueueMany(inputs: ReadonlyArray<Input>, options: JobEnqueueManyOptions<Input, Tx> = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
+    assertOptionsObject(options, "enqueueMany()");
+    if (!Array.isArray(inputs)) throw new ConfigError(`enqueueMany expects an array of inputs, got ${describeArgument(inputs)}`);
+    if (options.dedupeKey !== undefined && typeof options.dedupeKey !== "function") {
+      throw new ConfigError(`enqueueMany's dedupeKey option must be a function of each input, got ${describeArgument(options.dedupeKey)}`);
+    }
     return this.#enqueueRuns(inputs, 0, options.tx, options.dedupeKey ?? this.#dedupeKeyOf);
   }
 
@@ -150,8 +166,13 @@ export class Job<State, Tx, Input, Result> {
   /**
    * Starts a worker and a scheduler sharing one abort signal. A scheduler on standby or without a
    * schedule never stops the worker.
+   * @throws ConfigError when `options`, its `worker` or its `scheduler` options are invalid;
+   * nothing is started.
    */
   start(options: JobStartOptions = {}): JobHandle {
+    assertOptionsObject(options, "start()");
+    if (options.worker !== undefined) assertOptionsObject(options.worker, "start()'s worker option");
+    if (options.scheduler !== undefined) assertOptionsObject(options.scheduler, "start()'s scheduler option");
     const controller = new AbortController();
     const worker = this.worker(options.worker);
     const scheduler = this.scheduler(options.scheduler);
@@ -170,7 +191,10 @@ export class Job<State, Tx, Input, Result> {
     };
   }
 
-  /** Runs the worker and the scheduler until they are shut down (e.g. by `gracefulShutdown`). */
+  /**
+   * Runs the worker and the scheduler until they are shut down (e.g. by `gracefulShutdown`).
+   * @throws ConfigError (as a rejection) when an option is invalid, as {@link start}; nothing is started.
+   */
   async run(options: JobStartOptions = {}): Promise<void> {
     await this.start(options).done;
   }

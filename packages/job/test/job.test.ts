@@ -1,4 +1,5 @@
-import { ConfigError, FatalError, TimeoutError, newTaskId, silentLogger, type StorageAdapter } from "@underway/core";
+import { ConfigError, FatalError, Queue, TimeoutError, newTaskId, silentLogger, type StorageAdapter } from "@underway/core";
+import { MemoryStorage } from "@underway/core/testing";
 import type { PgQueryable } from "@underway/queue-pg";
 import { createEffectsTable, createTestDatabase, insertEffect, type TestDatabase } from "@underway/queue-pg/testing";
 import { ZonedSchedule } from "@underway/scheduler";
@@ -552,6 +553,83 @@ describe("Job", () => {
       expect(await failed.retry()).toBe(true);
       await expect(failed.result({ timeoutMs: 20_000 })).resolves.toBe(1);
       await handle.shutdown();
+    });
+  });
+
+  describe("bad arguments: a ConfigError, and nothing written", () => {
+    const build = (prefix: string) =>
+      Job.builder<PgQueryable>()
+        .step(async (_cx, { n }: { n: number }) => To.done(n))
+        .name(uniqueName(prefix))
+        .storage(storage)
+        .build();
+
+    it("enqueueMany takes only an array of inputs and a function as dedupeKey", async () => {
+      const job = await build("bad-many");
+      type Inputs = Parameters<typeof job.enqueueMany>[0];
+      type ManyOptions = Parameters<typeof job.enqueueMany>[1];
+      for (const inputs of ["abc", null, {}, { length: 2 }, 7]) {
+        await expect(job.enqueueMany(inputs as unknown as Inputs)).rejects.toBeInstanceOf(ConfigError);
+      }
+      await expect(job.enqueueMany([{ n: 1 }], { dedupeKey: "k" } as unknown as ManyOptions)).rejects.toThrow(/dedupeKey option must be a function/);
+      for (const options of [null, "x", []]) {
+        await expect(job.enqueueMany([{ n: 1 }], options as unknown as ManyOptions)).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await storage.taskList({ queueName: job.name })).toHaveLength(0);
+    });
+
+    it("enqueue, enqueueAfter and a run's retry refuse null options", async () => {
+      const job = await build("bad-options");
+      await expect(job.enqueue({ n: 1 }, null as unknown as {})).rejects.toBeInstanceOf(ConfigError);
+      await expect(job.enqueueAfter({ n: 1 }, 1_000, null as unknown as {})).rejects.toBeInstanceOf(ConfigError);
+      await expect(job.get(newTaskId()).retry(null as unknown as {})).rejects.toBeInstanceOf(ConfigError);
+      expect(await storage.taskList({ queueName: job.name })).toHaveLength(0);
+    });
+
+    it("result() checks timeoutMs and signal before waiting", async () => {
+      const job = await build("bad-result");
+      const run = await job.enqueueAfter({ n: 1 }, 60_000);
+      for (const timeoutMs of [Number.POSITIVE_INFINITY, 2 ** 31, -1, Number.NaN, "abc", 1.5]) {
+        const outcome = run.result({ timeoutMs: timeoutMs as number });
+        await expect(outcome).rejects.toBeInstanceOf(ConfigError);
+        await expect(outcome).rejects.toThrow(/timeoutMs/);
+      }
+      for (const signal of ["x", null, {}, { aborted: true }]) {
+        await expect(run.result({ signal: signal as unknown as AbortSignal })).rejects.toBeInstanceOf(ConfigError);
+      }
+      await expect(run.result(null as unknown as {})).rejects.toBeInstanceOf(ConfigError);
+      // The largest timer Node accepts is valid, and an aborted signal still wins at once.
+      const controller = new AbortController();
+      controller.abort(new Error("stop"));
+      await expect(run.result({ timeoutMs: 2 ** 31 - 1, signal: controller.signal })).rejects.toThrow("stop");
+    });
+
+    it("start() and run() refuse bad options before starting anything, and a good start() still works", async () => {
+      const job = await build("bad-start");
+      type StartOptions = Parameters<typeof job.start>[0];
+      for (const options of [null, "x", { worker: null }, { scheduler: 5 }, { worker: { concurrency: 0 } }]) {
+        expect(() => job.start(options as unknown as StartOptions)).toThrow(ConfigError);
+        await expect(job.run(options as unknown as StartOptions)).rejects.toBeInstanceOf(ConfigError);
+      }
+      const run = await job.enqueue({ n: 5 });
+      const handle = start(job);
+      await expect(run.result({ timeoutMs: 20_000 })).resolves.toBe(5);
+      await handle.shutdown();
+    });
+
+    it("the builder refuses a dead-letter queue or a storage that disagrees with .queue(...)", async () => {
+      const name = uniqueName("bad-builder");
+      const dlq = uniqueName("bad-builder-dlq");
+      const queue = await Queue.builder<never>().name(name).deadLetterQueue(dlq).storage(storage).build();
+      const builder = () => Job.builder<PgQueryable>().step(async () => To.done()).queue(queue as never);
+      await expect(builder().deadLetterQueue(uniqueName("other-dlq")).build()).rejects.toThrow(/dead-letter queue/);
+      await expect(builder().storage(new MemoryStorage() as never).build()).rejects.toBeInstanceOf(ConfigError);
+      const withoutDlq = await Queue.builder<never>().name(uniqueName("bad-builder-no-dlq")).storage(storage).build();
+      const plain = Job.builder<PgQueryable>().step(async () => To.done()).queue(withoutDlq as never);
+      await expect(plain.deadLetterQueue(dlq).build()).rejects.toThrow(/has none/);
+      // Settings that agree with the queue are accepted.
+      const job = await builder().name(name).deadLetterQueue(dlq).storage(storage).build();
+      expect([job.name, job.queue.deadLetterQueueName, job.queue.storage]).toEqual([name, dlq, storage]);
     });
   });
 });

@@ -2,6 +2,7 @@ import {
   ConfigError,
   TypedEventEmitter,
   errorMessage,
+  isAbortSignal,
   type LeaderLock,
   type Queue,
   type ScheduleRecord,
@@ -99,8 +100,14 @@ export class Scheduler<Input = unknown, Tx = unknown> extends TypedEventEmitter<
    * Runs until stopped (by {@link shutdown}, by `signal`, or by a storage shutdown event). Never
    * rejects because of a storage failure. Calling it again returns the same promise; after a
    * shutdown it resolves at once.
+   *
+   * @throws {@link ConfigError} (as a rejection) when `signal` is given but is not an
+   * `AbortSignal`; the scheduler is left as it was, so a later `run()` and `shutdown()` work.
    */
   run(signal?: AbortSignal): Promise<void> {
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      return Promise.reject(new ConfigError("scheduler.run(signal) expects an AbortSignal or nothing"));
+    }
     this.#running ??= this.#runLoop(signal);
     return this.#running;
   }

@@ -1,5 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
-import type { ScheduleDefinition } from "@underway/core";
+import { ConfigError, type ScheduleDefinition } from "@underway/core";
 import { normalizeCron } from "./cron-expression.js";
 import { ScheduleParseError } from "./schedule-parse-error.js";
 import { matchingInstants } from "./matching-instants.js";
@@ -8,6 +8,13 @@ import { spanAcrossOffsetChanges, wallClockFires } from "./wall-clock-fires.js";
 
 /** More consecutive fold repeats than any real zone produces: a guard, never reached in practice. */
 const MAX_SKIPPED_CANDIDATES = 100_000;
+
+/**
+ * The latest (and, negated, earliest) instant `next`, `upcoming` and `preceding` start from: about
+ * 272 000 years either side of 1970, leaving room below JavaScript's Date limit (8.64e15 ms)
+ * for the fires that follow.
+ */
+export const MAX_SCHEDULE_INSTANT_MS = 8.6e15;
 
 /**
  * A cron expression read in an IANA time zone: when a queue's schedule fires.
@@ -89,29 +96,38 @@ export class ZonedSchedule implements ScheduleDefinition {
   /**
    * The first fire time strictly after `after` (default: now), or null if the schedule can never
    * fire again.
+   *
+   * @throws ConfigError when `after` is not a valid `Date` (a string, a number, null, an Invalid
+   * Date) or lies more than {@link MAX_SCHEDULE_INSTANT_MS} ms from 1970.
    */
   next(after: Date = new Date()): Date | null {
-    const iterator = this.upcoming(after);
+    const iterator = this.#walk(startInstant(after, "next", "after"), "forward");
     const first = iterator.next();
     return first.done ? null : first.value;
   }
 
-  /** The fire times strictly after `after` (default: now), in order, without end. */
+  /**
+   * The fire times strictly after `after` (default: now), in order, without end.
+   *
+   * @throws ConfigError at the call when `after` is not a valid `Date` or lies more than
+   * {@link MAX_SCHEDULE_INSTANT_MS} ms from 1970.
+   */
   upcoming(after: Date = new Date()): Generator<Date, void, undefined> {
-    return this.#walk(after, "forward");
+    return this.#walk(startInstant(after, "upcoming", "after"), "forward");
   }
 
   /**
    * The fire times strictly before `before`, newest first. Schedulers use it to find the latest
    * missed occurrences without stepping through every one of them.
+   *
+   * @throws ConfigError at the call when `before` is not a valid `Date` or lies more than
+   * {@link MAX_SCHEDULE_INSTANT_MS} ms from 1970.
    */
   preceding(before: Date): Generator<Date, void, undefined> {
-    return this.#walk(before, "backward");
+    return this.#walk(startInstant(before, "preceding", "before"), "backward");
   }
 
-  *#walk(from: Date, direction: "forward" | "backward"): Generator<Date, void, undefined> {
-    const start = from instanceof Date ? from.getTime() : Number.NaN;
-    if (Number.isNaN(start)) throw new TypeError("ZonedSchedule expects a valid Date");
+  *#walk(start: number, direction: "forward" | "backward"): Generator<Date, void, undefined> {
     const forward = direction === "forward";
     const candidates = matchingInstants(this.#expandedCron, this.timeZone, start, direction);
     let previous = start;
@@ -151,7 +167,20 @@ export class ZonedSchedule implements ScheduleDefinition {
   }
 
   /** Whether `other` has the same cron text and zone. */
-  equals(other: ScheduleDefinition): boolean {
+  equals(other: Pick<ScheduleDefinition, "cron" | "timeZone">): boolean {
     return this.cron === other.cron && this.timeZone === other.timeZone;
   }
+}
+
+/** The instant a walk starts from, checked. @throws ConfigError naming the method and argument. */
+function startInstant(value: unknown, method: string, argument: string): number {
+  const time = value instanceof Date ? value.getTime() : Number.NaN;
+  if (Number.isNaN(time)) {
+    const got = value instanceof Date ? "an Invalid Date" : value === null ? "null" : typeof value === "string" ? `the string ${JSON.stringify(value)}` : typeof value;
+    throw new ConfigError(`ZonedSchedule.${method}(${argument}) expects a valid Date, got ${got}`);
+  }
+  if (Math.abs(time) > MAX_SCHEDULE_INSTANT_MS) {
+    throw new ConfigError(`ZonedSchedule.${method}(${argument}) expects a Date within ${MAX_SCHEDULE_INSTANT_MS} ms of 1970, got ${time}`);
+  }
+  return time;
 }

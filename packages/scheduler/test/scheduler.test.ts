@@ -47,6 +47,17 @@ describe("Scheduler options", () => {
     expect(() => new Scheduler({} as Queue<ReportInput>, reportTask)).toThrow(/expects a Queue/);
     expect(() => new Scheduler(queue, {} as Task<ReportInput>)).toThrow(/expects a task/);
   });
+
+  it("rejects a run signal that is not an AbortSignal, and still runs and stops afterwards", async () => {
+    const { queue } = await setUp();
+    const scheduler = new Scheduler(queue, reportTask, { logger: silentLogger });
+    started.push(scheduler);
+    await expect(scheduler.run("stop" as unknown as AbortSignal)).rejects.toThrow(ConfigError);
+    const running = scheduler.run();
+    await scheduler.once("scheduler:waiting");
+    await scheduler.shutdown();
+    await expect(running).resolves.toBeUndefined();
+  });
 });
 
 describe("Scheduler", () => {

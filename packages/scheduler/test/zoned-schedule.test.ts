@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { UnderwayError } from "@underway/core";
-import { CRON_MACROS, ScheduleParseError, ZonedSchedule } from "@underway/scheduler";
+import { ConfigError, UnderwayError } from "@underway/core";
+import { CRON_MACROS, MAX_SCHEDULE_INSTANT_MS, ScheduleParseError, ZonedSchedule } from "@underway/scheduler";
 
 const at = (iso: string) => new Date(iso);
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -179,6 +179,27 @@ describe("ZonedSchedule.next", () => {
     expect(iso(everySecond.next(at("2024-06-05T00:00:10.000Z")))).toBe("2024-06-05T00:00:11.000Z");
     expect(iso(everySecond.next(at("2024-06-05T00:00:10.999Z")))).toBe("2024-06-05T00:00:11.000Z");
     expect(iso(everySecond.next(at("2024-06-05T00:00:09.999Z")))).toBe("2024-06-05T00:00:10.000Z");
+  });
+
+  it.each([
+    ["an Invalid Date", new Date(Number.NaN)],
+    ["a string", "2024-06-05T00:00:00Z"],
+    ["null", null],
+    ["a number", 0],
+    ["the earliest Date", new Date(-8.64e15)],
+    ["the latest Date", new Date(8.64e15)],
+  ])("rejects %s in next, upcoming and preceding with a ConfigError, at the call", (_label, value) => {
+    const schedule = ZonedSchedule.parse("@daily[Europe/Berlin]");
+    for (const call of [() => schedule.next(value as Date), () => schedule.upcoming(value as Date), () => schedule.preceding(value as Date)]) {
+      expect(call).toThrow(ConfigError);
+      expect(call).toThrow(/ZonedSchedule\.(next|upcoming|preceding)\((after|before)\) expects a (valid )?Date/);
+    }
+  });
+
+  it("walks from the edges of its range", () => {
+    const schedule = ZonedSchedule.parse("@daily[Europe/Berlin]");
+    expect(schedule.next(new Date(MAX_SCHEDULE_INSTANT_MS))!.getTime()).toBeGreaterThan(MAX_SCHEDULE_INSTANT_MS);
+    expect(schedule.preceding(new Date(-MAX_SCHEDULE_INSTANT_MS)).next().value!.getTime()).toBeLessThan(-MAX_SCHEDULE_INSTANT_MS);
   });
 
   it("defaults to now", () => {

@@ -15,17 +15,23 @@ export interface GracefulShutdownOptions {
  * ```ts
  * await gracefulShutdown(new PgStorage(pool), { queue: "welcome-email" });
  * ```
+ *
+ * @throws {@link ConfigError} (as a rejection) when `storage` is not a storage adapter, `options`
+ * is not an object, or `queue` is neither a queue name nor a queue; nothing is sent.
  */
 export async function gracefulShutdown(storage: StorageAdapter<any>, options: GracefulShutdownOptions = {}): Promise<void> {
   if (typeof storage !== "object" || storage === null || typeof storage.notifyShutdown !== "function") {
     throw new ConfigError("gracefulShutdown(storage) expects a storage adapter such as new PgStorage(pool)");
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError("gracefulShutdown(storage, options) expects options such as { queue: \"welcome-email\" }, or none");
   }
   const { queue } = options;
   if (queue === undefined) {
     await storage.notifyShutdown({});
     return;
   }
-  const queueName = typeof queue === "string" ? queue : queue.name;
+  const queueName = typeof queue === "string" ? queue : typeof queue === "object" && queue !== null ? queue.name : undefined;
   if (typeof queueName !== "string" || queueName.length === 0) {
     throw new ConfigError("gracefulShutdown's queue option must be a queue name or a Queue");
   }

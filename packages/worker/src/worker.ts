@@ -3,6 +3,7 @@ import {
   ShutdownError,
   TypedEventEmitter,
   assertTask,
+  isAbortSignal,
   type ClaimedTask,
   type Queue,
   type StorageAdapter,
@@ -145,8 +146,14 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
    * storage ({@link gracefulShutdown}). Resolves once stopped; it does not reject for task or
    * storage errors, which are logged and emitted as `worker:error`. A worker runs once: calling
    * `run()` again returns the same stop.
+   *
+   * @throws {@link ConfigError} (as a rejection) when `signal` is given but is not an
+   * `AbortSignal`; the worker is left as it was, so a later `run()` and `shutdown()` work.
    */
   async run(signal?: AbortSignal): Promise<void> {
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw new ConfigError(`worker.run(signal) expects an AbortSignal or nothing, got ${describeValue(signal)}`);
+    }
     if (this.#state !== "idle") return this.#stopped;
     if (signal?.aborted) return this.shutdown();
     this.#state = "running";
@@ -520,4 +527,10 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     this.#options.logger.error({ queueName: this.queue.name, error, ...fields }, message);
     this.emit("worker:error", { queueName: this.queue.name, error });
   }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) return "an object that is not an AbortSignal";
+  return String(value);
 }

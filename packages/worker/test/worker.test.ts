@@ -70,6 +70,40 @@ describe("Worker options", () => {
     const { queue } = await setup();
     expect(() => new Worker(queue, {} as Task<Item, unknown, Tx>)).toThrow(ConfigError);
   });
+
+  it("rejects a run() signal that is not an AbortSignal, and still runs and shuts down afterwards", async () => {
+    const { queue } = await setup();
+    const worker = new Worker(queue, { execute() {} } as Task<Item, unknown, Tx>, { logger: quiet });
+    const events = recordEvents(worker);
+    for (const signal of ["x", null, 5, {}, { aborted: false }]) {
+      const outcome = worker.run(signal as unknown as AbortSignal);
+      await expect(outcome).rejects.toBeInstanceOf(ConfigError);
+      await expect(outcome).rejects.toThrow(/expects an AbortSignal/);
+    }
+    expect(events.of("worker:started")).toHaveLength(0);
+    const controller = new AbortController();
+    const running = worker.run(controller.signal);
+    await waitFor(() => events.of("worker:started").length === 1);
+    await queue.enqueue(worker.task, { n: 1 });
+    await waitFor(() => events.of("task:succeeded").length === 1, { message: "a task run after the rejected calls" });
+    await worker.shutdown();
+    await running;
+    expect(events.of("worker:stopped")).toHaveLength(1);
+  });
+
+  it.each([
+    [null, /expects options/],
+    [{ queue: null }, /queue option must be a queue name or a Queue/],
+    [{ queue: "" }, /queue option must be a queue name or a Queue/],
+    [{ queue: 5 }, /queue option must be a queue name or a Queue/],
+  ])("gracefulShutdown rejects the options %o with a ConfigError and sends nothing", async (options, message) => {
+    const storage = new MemoryStorage();
+    const notify = vi.spyOn(storage, "notifyShutdown");
+    const outcome = gracefulShutdown(storage, options as unknown as { queue?: string });
+    await expect(outcome).rejects.toBeInstanceOf(ConfigError);
+    await expect(outcome).rejects.toThrow(message);
+    expect(notify).not.toHaveBeenCalled();
+  });
 });
 
 describe("Worker on the memory storage", () => {

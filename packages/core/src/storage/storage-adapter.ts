@@ -231,7 +231,10 @@ export interface StorageAdapter<Tx = unknown> {
   close(): Promise<void>;
 }
 
-/** Optional abilities; conformance cases that need one are skipped, explicitly, without it. */
+/**
+ * Optional abilities. The conformance suite runs every case on every storage; a case whose
+ * expectation depends on an ability checks it, and callers (the worker) use them to choose a path.
+ */
 export interface StorageCapabilities {
   /**
    * Claims from separate connections really run in parallel (Postgres server). False for
