@@ -29,6 +29,7 @@
  */
 export * from "./errors.js";
 export * from "./abort-signal.js";
+export * from "./argument-checks.js";
 export * from "./retry-policy.js";
 export * from "./retry-task-options.js";
 export * from "./ids.js";

@@ -1,3 +1,4 @@
+import { describeArgument, optionsObject } from "./argument-checks.js";
 import { ConfigError } from "./errors.js";
 import { newTaskId } from "./ids.js";
 import { assertJsonPayload, type JsonValue } from "./json-payload.js";
@@ -91,7 +92,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * invalid.
    */
   async prepare(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions = {}): Promise<NewTask> {
-    const checked = optionsObject(options, "prepare");
+    const checked = optionsObject(options, "prepare()");
     assertTask(task);
     if (task.schema) await validateWithSchema(task.schema, input);
     return this.#prepareValid(task, input, checked);
@@ -128,7 +129,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * `delayMs` or `correlationId`; nothing is written.
    */
   async enqueue(task: Task<Input, unknown, Tx>, input: Input, options: EnqueueOptions<Tx> = {}): Promise<string> {
-    const checked = optionsObject(options, "enqueue");
+    const checked = optionsObject(options, "enqueue()");
     const prepared = await this.prepare(task, input, checked);
     const [outcome] = await this.storage.taskEnqueue({ queueName: this.name, tasks: [prepared], ...txOption(checked.tx) });
     return outcome!.id;
@@ -145,8 +146,8 @@ export class Queue<Input = unknown, Tx = unknown> {
    * or holds an invalid `delayMs` or `correlationId`; nothing is written.
    */
   async enqueueMany(task: Task<Input, unknown, Tx>, inputs: ReadonlyArray<Input>, options: EnqueueManyOptions<Tx> = {}): Promise<string[]> {
-    const checked = optionsObject(options, "enqueueMany");
-    if (!Array.isArray(inputs)) throw new ConfigError("enqueueMany expects an array of inputs");
+    const checked = optionsObject(options, "enqueueMany()");
+    if (!Array.isArray(inputs)) throw new ConfigError(`enqueueMany expects an array of inputs, got ${describeArgument(inputs)}`);
     const prepareOptions = { delayMs: checked.delayMs, correlationId: validateOptionalKey(checked.correlationId, "correlationId") };
     if (prepareOptions.delayMs !== undefined) validateDurationMs(prepareOptions.delayMs, "delayMs");
     if (inputs.length === 0) return [];
@@ -170,7 +171,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * @throws ConfigError when `options` is not an object; nothing changes.
    */
   async cancel(taskId: string, options: { tx?: Tx } = {}): Promise<boolean> {
-    const checked = optionsObject(options, "cancel");
+    const checked = optionsObject(options, "cancel()");
     return this.storage.taskCancel({ queueName: this.name, taskId, ...txOption(checked.tx) });
   }
 
@@ -193,7 +194,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * ```
    */
   async retry(taskId: string, options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
-    const checked = optionsObject(options, "retry");
+    const checked = optionsObject(options, "retry()");
     const { attempts, delayMs } = resolveRetryTaskOptions(checked);
     return this.storage.taskRequeue({ queueName: this.name, taskId, attempts, delayMs, ...txOption(checked.tx) });
   }
@@ -218,7 +219,7 @@ export class Queue<Input = unknown, Tx = unknown> {
     options: { tx?: Tx; task?: Task<Input, unknown, Tx> } = {},
   ): Promise<void> {
     assertScheduleDefinition(schedule);
-    const checked = optionsObject(options, "schedule");
+    const checked = optionsObject(options, "schedule()");
     if (checked.task) await this.prepare(checked.task, input);
     const json: JsonValue = assertJsonPayload(input);
     await this.storage.scheduleUpsert({
@@ -237,7 +238,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * @throws ConfigError when `options` is not an object; nothing changes.
    */
   async unschedule(options: { tx?: Tx } = {}): Promise<boolean> {
-    const checked = optionsObject(options, "unschedule");
+    const checked = optionsObject(options, "unschedule()");
     return this.storage.scheduleDelete({ queueName: this.name, ...txOption(checked.tx) });
   }
 
@@ -298,19 +299,6 @@ export class QueueBuilder<Input = unknown, Tx = unknown> {
     await this.#storage.queueUpsert({ queueName: this.#name, deadLetterQueueName: this.#deadLetterQueueName });
     return Queue.create<Input, Tx>(this.#name, this.#deadLetterQueueName, this.#storage);
   }
-}
-
-/**
- * The options object of a call, `{}` when it was left out.
- *
- * @throws ConfigError when it is anything but an object (null and arrays included).
- */
-function optionsObject<T extends object>(options: T | undefined, method: string): T {
-  if (options === undefined) return {} as T;
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new ConfigError(`${method}() expects an options object (or none), got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`);
-  }
-  return options;
 }
 
 /** @throws ConfigError unless `schedule` is a parsed schedule. */

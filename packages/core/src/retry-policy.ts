@@ -1,3 +1,4 @@
+import { describeArgument } from "./argument-checks.js";
 import { ConfigError } from "./errors.js";
 
 /** The plain values of a retry policy, as stored with each task. */
@@ -137,8 +138,7 @@ export class RetryPolicy implements RetryPolicyOptions {
  */
 export function assertRetryPolicyObject(value: unknown, name = "retryPolicy"): asserts value is Partial<RetryPolicyOptions> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    const got = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "string" ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
-    throw new ConfigError(`${name} must be an object such as { maxAttempts: 3 }, got ${got}`);
+    throw new ConfigError(`${name} must be an object such as { maxAttempts: 3 }, got ${describeArgument(value)}`);
   }
 }
 

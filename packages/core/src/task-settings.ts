@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { describeArgument } from "./argument-checks.js";
 import { ConfigError, ValidationError } from "./errors.js";
 import { MAX_TIMER_MS, validateDurationMs, validateOptionalKey, validatePriority } from "./durations.js";
 import { assertRetryPolicyObject, RetryPolicy, type RetryPolicyOptions } from "./retry-policy.js";
@@ -118,6 +119,6 @@ export function assertTask(task: unknown): void {
 export function assertStandardSchema(schema: unknown, name = "schema"): void {
   const standard = (typeof schema === "object" || typeof schema === "function") && schema !== null ? (schema as { "~standard"?: unknown })["~standard"] : undefined;
   if (typeof standard !== "object" || standard === null || typeof (standard as { validate?: unknown }).validate !== "function") {
-    throw new ConfigError(`${name} must be a Standard Schema (zod, valibot, arktype: an object whose "~standard" has a validate function), got ${schema === null ? "null" : Array.isArray(schema) ? "an array" : typeof schema === "string" ? JSON.stringify(schema) : typeof schema}`);
+    throw new ConfigError(`${name} must be a Standard Schema (zod, valibot, arktype: an object whose "~standard" has a validate function), got ${describeArgument(schema)}`);
   }
 }

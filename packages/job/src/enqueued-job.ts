@@ -2,6 +2,7 @@ import {
   ConfigError,
   MAX_TIMER_MS,
   isAbortSignal,
+  optionsObject,
   resolveRetryTaskOptions,
   TimeoutError,
   validateDurationMs,
@@ -16,7 +17,6 @@ import {
 import { JobCancelledError, JobFailedError } from "./job-errors.js";
 import type { JobEnvelope } from "./job-envelope.js";
 import type { JobStepOutput } from "./job-task.js";
-import { assertOptionsObject } from "./validate-arguments.js";
 
 /** The state of a whole job run, derived from its steps. */
 export type JobRunState = "pending" | "running" | "succeeded" | "failed" | "cancelled";
@@ -112,7 +112,7 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * ```
    */
   async retry(options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
-    assertOptionsObject(options, "retry()");
+    optionsObject(options, "retry()");
     resolveRetryTaskOptions(options);
     const last = (await this.#steps()).at(-1);
     if (last?.state !== "failed") return false;
@@ -160,7 +160,7 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * `timeoutMs` is not a whole number from 0 to `MAX_TIMER_MS`, or `signal` is not an AbortSignal.
    */
   async result(options: ResultOptions = {}): Promise<Result> {
-    assertOptionsObject(options, "result()");
+    optionsObject(options, "result()");
     if (options.timeoutMs !== undefined) validateDurationMs(options.timeoutMs, "timeoutMs", { max: MAX_TIMER_MS });
     if (options.signal !== undefined && !isAbortSignal(options.signal)) {
       throw new ConfigError("result()'s signal option must be an AbortSignal");

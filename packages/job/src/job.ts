@@ -1,6 +1,8 @@
 import {
   ConfigError,
+  describeArgument,
   newTaskId,
+  optionsObject,
   validateOptionalKey,
   type JsonValue,
   type NewTask,
@@ -17,7 +19,6 @@ import { JobBuilderImpl, type JobBuilderStart } from "./job-builder.js";
 import { createJobEnvelope, type JobEnvelope } from "./job-envelope.js";
 import type { JobHandle } from "./job-handle.js";
 import type { JobStepOutput } from "./job-task.js";
-import { assertOptionsObject, describeArgument } from "./validate-arguments.js";
 
 /** Options of the scheduler a job starts (see `@underway/scheduler`). */
 export type JobSchedulerOptions = Omit<NonNullable<ConstructorParameters<typeof Scheduler>[2]>, "fireInput">;
@@ -96,7 +97,7 @@ export class Job<State, Tx, Input, Result> {
    * ```
    */
   async enqueue(input: Input, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
-    assertOptionsObject(options, "enqueue()");
+    optionsObject(options, "enqueue()");
     const [run] = await this.#enqueueRuns([input], 0, options.tx, this.#keyOption(options));
     return run!;
   }
@@ -106,7 +107,7 @@ export class Job<State, Tx, Input, Result> {
    * @throws ConfigError when `delayMs` or an option is invalid; nothing is written.
    */
   async enqueueAfter(input: Input, delayMs: number, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
-    assertOptionsObject(options, "enqueueAfter()");
+    optionsObject(options, "enqueueAfter()");
     const [run] = await this.#enqueueRuns([input], delayMs, options.tx, this.#keyOption(options));
     return run!;
   }
@@ -119,7 +120,7 @@ export class Job<State, Tx, Input, Result> {
    * not a function, or a key it gives is invalid; nothing is written.
    */
   async enqueueMany(inputs: ReadonlyArray<Input>, options: JobEnqueueManyOptions<Input, Tx> = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
-    assertOptionsObject(options, "enqueueMany()");
+    optionsObject(options, "enqueueMany()");
     if (!Array.isArray(inputs)) throw new ConfigError(`enqueueMany expects an array of inputs, got ${describeArgument(inputs)}`);
     if (options.dedupeKey !== undefined && typeof options.dedupeKey !== "function") {
       throw new ConfigError(`enqueueMany's dedupeKey option must be a function of each input, got ${describeArgument(options.dedupeKey)}`);
@@ -170,9 +171,9 @@ export class Job<State, Tx, Input, Result> {
    * nothing is started.
    */
   start(options: JobStartOptions = {}): JobHandle {
-    assertOptionsObject(options, "start()");
-    if (options.worker !== undefined) assertOptionsObject(options.worker, "start()'s worker option");
-    if (options.scheduler !== undefined) assertOptionsObject(options.scheduler, "start()'s scheduler option");
+    optionsObject(options, "start()");
+    if (options.worker !== undefined) optionsObject(options.worker, "start()'s worker option");
+    if (options.scheduler !== undefined) optionsObject(options.scheduler, "start()'s scheduler option");
     const controller = new AbortController();
     const worker = this.worker(options.worker);
     const scheduler = this.scheduler(options.scheduler);

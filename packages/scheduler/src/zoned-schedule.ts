@@ -1,5 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
-import { ConfigError, type ScheduleDefinition } from "@underway/core";
+import { ConfigError, describeArgument, type ScheduleDefinition } from "@underway/core";
 import { normalizeCron } from "./cron-expression.js";
 import { ScheduleParseError } from "./schedule-parse-error.js";
 import { matchingInstants } from "./matching-instants.js";
@@ -176,8 +176,7 @@ export class ZonedSchedule implements ScheduleDefinition {
 function startInstant(value: unknown, method: string, argument: string): number {
   const time = value instanceof Date ? value.getTime() : Number.NaN;
   if (Number.isNaN(time)) {
-    const got = value instanceof Date ? "an Invalid Date" : value === null ? "null" : typeof value === "string" ? `the string ${JSON.stringify(value)}` : typeof value;
-    throw new ConfigError(`ZonedSchedule.${method}(${argument}) expects a valid Date, got ${got}`);
+    throw new ConfigError(`ZonedSchedule.${method}(${argument}) expects a valid Date, got ${describeArgument(value)}`);
   }
   if (Math.abs(time) > MAX_SCHEDULE_INSTANT_MS) {
     throw new ConfigError(`ZonedSchedule.${method}(${argument}) expects a Date within ${MAX_SCHEDULE_INSTANT_MS} ms of 1970, got ${time}`);

@@ -3,6 +3,7 @@ import {
   ShutdownError,
   TypedEventEmitter,
   assertTask,
+  describeArgument,
   isAbortSignal,
   type ClaimedTask,
   type Queue,
@@ -152,7 +153,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
    */
   async run(signal?: AbortSignal): Promise<void> {
     if (signal !== undefined && !isAbortSignal(signal)) {
-      throw new ConfigError(`worker.run(signal) expects an AbortSignal or nothing, got ${describeValue(signal)}`);
+      throw new ConfigError(`worker.run(signal) expects an AbortSignal or nothing, got ${describeArgument(signal)}`);
     }
     if (this.#state !== "idle") return this.#stopped;
     if (signal?.aborted) return this.shutdown();
@@ -527,10 +528,4 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
     this.#options.logger.error({ queueName: this.queue.name, error, ...fields }, message);
     this.emit("worker:error", { queueName: this.queue.name, error });
   }
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "object" && value !== null) return "an object that is not an AbortSignal";
-  return String(value);
 }
