@@ -72,7 +72,10 @@ describe("Postgres restart chaos", () => {
       recover_max: seconds(Math.max(...recoveries)),
       drain: seconds(drainMs),
     });
-    expect(workers.every((worker) => worker.process.child.exitCode === null)).toBe(true);
+    const exitedWorkers = workers
+      .filter((worker) => worker.process.child.exitCode !== null)
+      .map((worker) => `worker ${worker.pid} exited with code ${worker.process.child.exitCode}; last stdout: ${worker.process.lines.slice(-5).join(" | ")}; stderr: ${worker.process.stderrTail().slice(-3_000)}`);
+    expect(workers.every((worker) => worker.process.child.exitCode === null), exitedWorkers.join("\n")).toBe(true);
     expect(stats).toEqual({ rows: TASKS, distinctKeys: TASKS, duplicateKeys: 0 });
     expect(counts).toMatchObject({ total: TASKS, byState: { succeeded: TASKS, in_progress: 0, pending: 0 } });
   });

@@ -9,6 +9,8 @@ export interface SourceProcess {
   child: ChildProcess;
   /** Every line the child wrote to stdout so far. */
   lines: string[];
+  /** The last 20 000 characters the child wrote to stderr. */
+  stderrTail(): string;
   /** Resolves with the first stdout line that passes `match` (rejects after `timeoutMs`). */
   waitForLine(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   /** Resolves when the child exits, with its exit code (null when killed by a signal). */
@@ -51,6 +53,7 @@ export function spawnSourceProcess(file: string, args: string[] = [], env: Recor
     child,
     lines,
     exited,
+    stderrTail: () => stderr,
     waitForLine(match, timeoutMs = 30_000) {
       const existing = lines.find(match);
       if (existing !== undefined) return Promise.resolve(existing);
