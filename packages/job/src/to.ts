@@ -7,7 +7,10 @@ export interface NextTransition<Value> {
   readonly delayMs: number;
 }
 
-/** The job run is finished; `result` is what `EnqueuedJob.result()` resolves with. */
+/**
+ * The job run is finished; `result` is what `EnqueuedJob.result()` resolves with. Results are
+ * stored as JSON, so an `undefined` result is stored, and resolved, as `null`.
+ */
 export interface DoneTransition<Result> {
   readonly kind: "done";
   readonly result: Result;
@@ -19,8 +22,14 @@ export type Transition<Value = unknown, Result = unknown> = NextTransition<Value
 /** The next step's input type implied by a step's return type. */
 export type NextInputOf<T> = T extends NextTransition<infer Value> ? Value : never;
 
-/** The result type implied by a step's return type. */
-export type ResultOf<T> = T extends DoneTransition<infer Result> ? Result : never;
+/**
+ * The result type implied by a step's return type, as `EnqueuedJob.result()` resolves it: an
+ * `undefined` result is stored as JSON `null`.
+ */
+export type ResultOf<T> = T extends DoneTransition<infer Result> ? StoredResult<Result> : never;
+
+/** `Result` as it comes back from storage: `undefined` becomes `null`. */
+export type StoredResult<Result> = Exclude<Result, undefined> | (undefined extends Result ? null : never);
 
 /**
  * The transitions a step returns.
@@ -40,9 +49,9 @@ export const To = {
   delayFor<Value>(value: Value, delayMs: number): NextTransition<Value> {
     return { kind: "next", value, delayMs: validateDurationMs(delayMs, "To.delayFor delay") };
   },
-  /** Finish the job run, optionally with a result. */
-  done<Result = undefined>(...args: [] | [result: Result]): DoneTransition<Result> {
-    return { kind: "done", result: args[0] as Result };
+  /** Finish the job run, optionally with a result (`null` when none is given). */
+  done<Result = null>(...args: [] | [result: Result]): DoneTransition<Result> {
+    return { kind: "done", result: (args.length === 0 ? null : args[0]) as Result };
   },
 };
 

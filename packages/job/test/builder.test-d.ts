@@ -82,6 +82,25 @@ export async function typeTests(): Promise<void> {
   const result: string = await (await job.enqueue({ n: 1 })).result();
   void result;
 
+  // Results come back as stored: To.done() and undefined results resolve null.
+  const finishedWithoutResult = await Job.builder<FakeTx>()
+    .step(async () => To.done())
+    .name("no-result")
+    .storage(storage)
+    .build();
+  const nothing: null = await (await finishedWithoutResult.enqueue(undefined)).result();
+  void nothing;
+  const finishedMaybe = await Job.builder<FakeTx>()
+    .step(async (_cx, { n }: { n: number }) => To.done(n > 0 ? "some" : undefined))
+    .name("maybe-result")
+    .storage(storage)
+    .build();
+  const maybe: string | null = await (await finishedMaybe.enqueue({ n: 1 })).result();
+  // @ts-expect-error an undefined result resolves null, never undefined
+  const notUndefined: string | undefined = await (await finishedMaybe.enqueue({ n: 1 })).result();
+  void maybe;
+  void notUndefined;
+
   // Per-step options take the step's own input type in concurrencyKey functions.
   Job.builder<FakeTx>()
     .step(async (_cx, { userId }: { userId: number }) => To.done())
