@@ -1,3 +1,5 @@
+import { ConfigError } from "./errors.js";
+
 /** One log method: structured fields first, then the message (the order pino uses). */
 export type LogMethod = (fields: Record<string, unknown>, message: string) => void;
 
@@ -32,3 +34,18 @@ export const defaultLogger: Logger = {
   warn: (fields, message) => console.warn(`[underway] ${message}`, fields),
   error: (fields, message) => console.error(`[underway] ${message}`, fields),
 };
+
+/**
+ * A logger option, checked: it must have the four methods of {@link Logger}.
+ *
+ * @param option - the option as the message names it, e.g. `"logger"` or `"PgStorage's logger"`.
+ * @throws {@link ConfigError} naming the first missing method.
+ */
+export function checkedLogger(logger: unknown, option = "logger"): Logger {
+  for (const level of ["debug", "info", "warn", "error"] as const) {
+    if (typeof (logger as Partial<Logger> | null | undefined)?.[level] !== "function") {
+      throw new ConfigError(`${option} must have debug, info, warn and error methods (console and pino do); ${level} is missing`);
+    }
+  }
+  return logger as Logger;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { newTaskId, RetryPolicy, StorageError, TaskNotFoundError, type StorageEvent } from "../src/index.js";
+import { ConfigError, newTaskId, RetryPolicy, StorageError, TaskNotFoundError, type StorageEvent } from "../src/index.js";
 import type { NewTask } from "../src/storage/records.js";
 import { ManualClock, MemoryStorage, MemoryTransactionHandle } from "../src/testing/index.js";
 
@@ -83,6 +83,13 @@ describe("MemoryStorage", () => {
     expect(received).toEqual([{ type: "shutdown", queueName: null }]);
     expect(logged).toHaveLength(1);
     await storage.close();
+  });
+
+  it("refuses options that are not what they should be", () => {
+    expect(() => new MemoryStorage(null as never)).toThrow(/new MemoryStorage\(options\) expects an options object/);
+    expect(() => new MemoryStorage({ clock: {} as never })).toThrow(ConfigError);
+    expect(() => new MemoryStorage({ clock: {} as never })).toThrow(/MemoryStorage's clock must have a now\(\) method/);
+    expect(() => new MemoryStorage({ logger: { info() {} } as never })).toThrow(/MemoryStorage's logger must have .* debug is missing/);
   });
 
   describe("transactions", () => {

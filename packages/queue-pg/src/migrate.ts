@@ -4,8 +4,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Pool, PoolClient } from "pg";
+import { optionsObject } from "@underway/core";
 import { DEFAULT_SCHEMA, quoteSchemaName } from "./schema-name.js";
-import { isPglite } from "./database-kind.js";
+import { checkedDatabase, isPglite } from "./database-kind.js";
 import { mapDriverError } from "./map-driver-error.js";
 
 /** Options of {@link runMigrations}. */
@@ -116,7 +117,8 @@ async function migrateWith(runner: ScriptRunner, schema: string): Promise<number
  * ```
  */
 export async function runMigrations(database: Pool | PGlite, options: MigrationOptions = {}): Promise<number> {
-  const schema = options.schema ?? DEFAULT_SCHEMA;
+  checkedDatabase(database, "runMigrations(database)");
+  const { schema = DEFAULT_SCHEMA } = optionsObject(options, "runMigrations(database, options)");
   quoteSchemaName(schema);
   try {
     if (isPglite(database)) {

@@ -1,7 +1,10 @@
 import {
   ConfigError,
   resolveRetryTaskOptions,
+  checkedClock,
+  checkedLogger,
   defaultLogger,
+  optionsObject,
   isClaimedOnWrite,
   isTaskId,
   RetryPolicy,
@@ -46,7 +49,7 @@ import {
 } from "@underway/core";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Pool } from "pg";
-import { isPglite } from "./database-kind.js";
+import { checkedDatabase, isPglite } from "./database-kind.js";
 import type { DatabaseDriver } from "./drivers/database-driver.js";
 import { PgliteDriver } from "./drivers/pglite-driver.js";
 import { PoolDriver } from "./drivers/pool-driver.js";
@@ -170,18 +173,16 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   #closeCount = 0;
 
   constructor(database: Pool | PGlite, options: PgStorageOptions = {}) {
-    if (typeof database !== "object" || database === null) {
-      throw new ConfigError("PgStorage expects a pg.Pool or a PGlite instance, e.g. new PgStorage(new pg.Pool({ connectionString }))");
-    }
-    const schema = options.schema ?? DEFAULT_SCHEMA;
+    checkedDatabase(database, "new PgStorage(database)");
+    const { schema = DEFAULT_SCHEMA, clock, logger: loggerOption } = optionsObject(options, "new PgStorage(database, options)");
     const quoted = quoteSchemaName(schema);
     this.#quotedSchema = quoted;
-    const logger = options.logger ?? defaultLogger;
+    const logger = checkedLogger(loggerOption ?? defaultLogger, "PgStorage's logger");
     this.#driver = driverFor(database, logger);
     this.#database = database;
     this.#logger = logger;
     this.schema = schema;
-    this.#clock = options.clock;
+    this.#clock = clock === undefined ? undefined : checkedClock(clock, "PgStorage's clock");
     this.#channels = notificationChannels(schema);
     const pg = this.#driver.kind === "pg";
     this.capabilities = {
@@ -681,9 +682,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 
 /** The driver of `database`, checked to be a pg.Pool or a PGlite instance. */
 function driverFor(database: Pool | PGlite, logger: Logger): DatabaseDriver {
-  if (isPglite(database)) return new PgliteDriver(database);
-  if (typeof (database as Pool).connect === "function" && typeof (database as Pool).query === "function") return new PoolDriver(database as Pool, logger);
-  throw new ConfigError("PgStorage expects a pg.Pool or a PGlite instance; got an object that is neither");
+  return isPglite(database) ? new PgliteDriver(database) : new PoolDriver(database, logger);
 }
 
 /**

@@ -116,4 +116,19 @@ describe("runMigrations", () => {
       expect(() => new PgStorage(database.pool, { schema: name }), name).toThrow(ConfigError);
     }
   });
+
+  it("refuses a database that is neither a pool nor PGlite, and options that are not what they should be", async () => {
+    for (const notADatabase of [undefined, null, {}, "postgres://localhost", 5]) {
+      await expect(runMigrations(notADatabase as never)).rejects.toThrow(/runMigrations\(database\) expects a pg.Pool or a PGlite instance/);
+      expect(() => new PgStorage(notADatabase as never)).toThrow(/new PgStorage\(database\) expects a pg.Pool or a PGlite instance/);
+    }
+    await expect(runMigrations(database.pool, null as never)).rejects.toThrow(/runMigrations\(database, options\) expects an options object/);
+    expect(() => new PgStorage(database.pool, "underway" as never)).toThrow(/new PgStorage\(database, options\) expects an options object/);
+    expect(() => new PgStorage(database.pool, { logger: 5 as never })).toThrow(/PgStorage's logger must have debug, info, warn and error methods/);
+    expect(() => new PgStorage(database.pool, { logger: { ...console, warn: undefined } as never })).toThrow(/warn is missing/);
+    expect(() => new PgStorage(database.pool, { clock: 5 as never })).toThrow(/PgStorage's clock must have a now\(\) method/);
+    expect(() => new PgStorage(database.pool, { clock: new Date() as never })).toThrow(ConfigError);
+    // Valid ones still build.
+    expect(new PgStorage(database.pool, { logger: console, clock: { now: () => new Date() } })).toBeInstanceOf(PgStorage);
+  });
 });

@@ -1,4 +1,4 @@
-import { ConfigError, MAX_TIMER_MS, defaultLogger, type JsonValue, type Logger } from "@underway/core";
+import { ConfigError, MAX_TIMER_MS, checkedLogger, defaultLogger, type JsonValue, type Logger } from "@underway/core";
 
 /**
  * What to do with occurrences whose time passed while no scheduler was leading (every process was
@@ -67,12 +67,7 @@ export function resolveSchedulerOptions<Input>(options: SchedulerOptions<Input> 
   if (typeof options !== "object" || options === null) {
     throw new ConfigError("Scheduler options must be an object such as { missedFires: \"skip\" }");
   }
-  const logger = options.logger ?? defaultLogger;
-  for (const level of ["debug", "info", "warn", "error"] as const) {
-    if (typeof logger?.[level] !== "function") {
-      throw new ConfigError(`logger must have debug, info, warn and error methods (console and pino do); ${level} is missing`);
-    }
-  }
+  const logger = checkedLogger(options.logger ?? defaultLogger);
   const policy = options.missedFires ?? "skip";
   let catchUpOnStart: number;
   let catchUpWhileLeading: number;

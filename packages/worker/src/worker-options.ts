@@ -1,4 +1,4 @@
-import { ConfigError, MAX_TIMER_MS, defaultLogger, type Logger, type RandomSource } from "@underway/core";
+import { ConfigError, MAX_TIMER_MS, checkedLogger, defaultLogger, type Logger, type RandomSource } from "@underway/core";
 
 /** How a {@link Worker} runs. Every field is optional; the defaults suit most queues. */
 export interface WorkerOptions {
@@ -86,12 +86,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   const groupPipeline = options.groupPipeline ?? false;
   if (typeof groupPipeline !== "boolean") throw new ConfigError(`groupPipeline must be true or false, got ${String(groupPipeline)}`);
   if (groupPipeline && groupCommit < 2) throw new ConfigError("groupPipeline runs the attempts of a commit group side by side; set groupCommit to 2 or more");
-  const logger = options.logger ?? defaultLogger;
-  for (const level of ["debug", "info", "warn", "error"] as const) {
-    if (typeof logger[level] !== "function") {
-      throw new ConfigError(`logger must have debug, info, warn and error methods (console and pino do); ${level} is missing`);
-    }
-  }
+  const logger = checkedLogger(options.logger ?? defaultLogger);
   const random = options.random ?? Math.random;
   if (typeof random !== "function") throw new ConfigError("random must be a function returning a number in [0, 1)");
   return { concurrency, pollIntervalMs, shutdownTimeoutMs, claimBatchSize, pruneIntervalMs, groupCommit, groupPipeline, logger, random };

@@ -1,7 +1,8 @@
-import { systemClock, type Clock } from "../clock.js";
+import { checkedClock, systemClock, type Clock } from "../clock.js";
+import { optionsObject } from "../argument-checks.js";
 import { ConfigError, StorageError, TaskNotFoundError } from "../errors.js";
 import type { JsonValue } from "../json-payload.js";
-import { defaultLogger, type Logger } from "../logger.js";
+import { checkedLogger, defaultLogger, type Logger } from "../logger.js";
 import { MAX_INT32 } from "../retry-policy.js";
 import { resolveRetryTaskOptions } from "../retry-task-options.js";
 import { isClaimedOnWrite } from "../storage/follow-up-claim.js";
@@ -106,9 +107,11 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   readonly #listeners = new Set<StorageEventListener>();
   readonly #locks = new Map<string, AbortController>();
 
+  /** @throws {@link ConfigError} when an option is not what it should be. */
   constructor(options: MemoryStorageOptions = {}) {
-    this.#clock = options.clock ?? systemClock;
-    this.#logger = options.logger ?? defaultLogger;
+    const { clock, logger } = optionsObject(options, "new MemoryStorage(options)");
+    this.#clock = checkedClock(clock ?? systemClock, "MemoryStorage's clock");
+    this.#logger = checkedLogger(logger ?? defaultLogger, "MemoryStorage's logger");
   }
 
   async queueUpsert({ queueName, deadLetterQueueName, tx }: QueueUpsertParams<MemoryTransactionHandle>): Promise<void> {
