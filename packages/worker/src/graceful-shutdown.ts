@@ -1,4 +1,4 @@
-import { ConfigError, type Queue, type StorageAdapter } from "@underway/core";
+import { ConfigError, validateQueueName, type Queue, type StorageAdapter } from "@underway/core";
 
 /** Options of {@link gracefulShutdown}. */
 export interface GracefulShutdownOptions {
@@ -17,7 +17,8 @@ export interface GracefulShutdownOptions {
  * ```
  *
  * @throws {@link ConfigError} (as a rejection) when `storage` is not a storage adapter, `options`
- * is not an object, or `queue` is neither a queue name nor a queue; nothing is sent.
+ * is not an object, or `queue` is neither a queue name nor a queue (a string that is not a valid
+ * queue name included); nothing is sent.
  */
 export async function gracefulShutdown(storage: StorageAdapter<any>, options: GracefulShutdownOptions = {}): Promise<void> {
   if (typeof storage !== "object" || storage === null || typeof storage.notifyShutdown !== "function") {
@@ -35,5 +36,6 @@ export async function gracefulShutdown(storage: StorageAdapter<any>, options: Gr
   if (typeof queueName !== "string" || queueName.length === 0) {
     throw new ConfigError("gracefulShutdown's queue option must be a queue name or a Queue");
   }
-  await storage.notifyShutdown({ queueName });
+  // A name no queue can have stops nothing: refuse it rather than send it.
+  await storage.notifyShutdown({ queueName: validateQueueName(queueName, "gracefulShutdown's queue name") });
 }

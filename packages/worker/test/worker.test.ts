@@ -96,6 +96,8 @@ describe("Worker options", () => {
     [{ queue: null }, /queue option must be a queue name or a Queue/],
     [{ queue: "" }, /queue option must be a queue name or a Queue/],
     [{ queue: 5 }, /queue option must be a queue name or a Queue/],
+    [{ queue: "x".repeat(9_000) }, /gracefulShutdown's queue name must be at most 128 characters/],
+    [{ queue: "two words" }, /gracefulShutdown's queue name "two words" contains U\+0020/],
   ])("gracefulShutdown rejects the options %o with a ConfigError and sends nothing", async (options, message) => {
     const storage = new MemoryStorage();
     const notify = vi.spyOn(storage, "notifyShutdown");
