@@ -15,7 +15,8 @@ import { Scheduler } from "@underway/scheduler";
 import { Worker, type WorkerOptions } from "@underway/worker";
 import { EnqueuedJob } from "./enqueued-job.js";
 import type { JobEnqueueManyOptions, JobEnqueueOptions } from "./job-enqueue-options.js";
-import { JobBuilderImpl, type JobBuilderStart } from "./job-builder.js";
+import type { JobBuilderStart } from "./job-builder.js";
+import { JobBuilderImpl } from "./job-builder-runtime.js";
 import { createJobEnvelope, type JobEnvelope } from "./job-envelope.js";
 import type { JobHandle } from "./job-handle.js";
 import type { JobStepOutput } from "./job-task.js";
@@ -25,7 +26,9 @@ export type JobSchedulerOptions = Omit<NonNullable<ConstructorParameters<typeof 
 
 /** Options of {@link Job.start} and {@link Job.run}. */
 export interface JobStartOptions {
+  /** Options of the job's worker (concurrency, poll interval, group commit, ...). */
   worker?: WorkerOptions;
+  /** Options of the job's scheduler (missed fires, logger, ...). */
   scheduler?: JobSchedulerOptions;
 }
 
