@@ -101,6 +101,7 @@ export class ConfigError extends UnderwayError {
 export interface ValidationIssue {
   /** Where in the input the problem is, as property keys and array indexes. */
   path: ReadonlyArray<PropertyKey>;
+  /** What is wrong there, as the schema (or the JSON check) said it. */
   message: string;
 }
 
@@ -121,6 +122,7 @@ export class ValidationError extends UnderwayError {
  */
 export class TaskNotFoundError extends UnderwayError {
   static override readonly code = "TASK_NOT_FOUND" as const;
+  /** The task that was not found, or whose attempt was not current. */
   readonly taskId: string;
   constructor(taskId: string, message = `Task ${taskId} not found, or its attempt is no longer current`, options?: UnderwayErrorOptions) {
     super("TASK_NOT_FOUND", message, options);

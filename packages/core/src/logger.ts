@@ -13,9 +13,13 @@ export type LogMethod = (fields: Record<string, unknown>, message: string) => vo
  * ```
  */
 export interface Logger {
+  /** Routine details: each schedule fire, pruned tasks, errors of dedicated connections. */
   debug: LogMethod;
+  /** Notable events that need no action: leadership changes, the listening connection is back. */
   info: LogMethod;
+  /** Something went wrong and is being handled: a dropped connection, a retried acknowledgement. */
   warn: LogMethod;
+  /** Something failed: a claim, a worker or scheduler loop, an event subscriber that threw. */
   error: LogMethod;
 }
 

@@ -36,6 +36,7 @@ export interface EnqueueManyOptions<Tx> {
 
 /** Options of {@link Queue.prepare}. */
 export interface PrepareOptions {
+  /** Extra delay in ms, added to the task's own delay. */
   delayMs?: number;
   /** Checked as in {@link EnqueueOptions.correlationId}. */
   correlationId?: string | null;

@@ -23,13 +23,21 @@ export const LEASE_HEARTBEATS = 3;
 
 /** A task's settings for one input, validated. */
 export interface ResolvedTaskSettings {
+  /** Every field of the retry policy, defaults filled in. */
   retryPolicy: RetryPolicyOptions;
+  /** Per-attempt timeout in ms. */
   timeoutMs: number;
+  /** How long the task is kept after it finished, in ms. */
   ttlMs: number;
+  /** Delay before the task may first run, in ms (before any enqueue option adds to it). */
   delayMs: number;
+  /** Heartbeat period in ms. */
   heartbeatMs: number;
+  /** The concurrency key; null: none. */
   concurrencyKey: string | null;
+  /** The dedupe key; null: none. */
   dedupeKey: string | null;
+  /** The claim priority: higher runs first. */
   priority: number;
 }
 

@@ -79,9 +79,11 @@ export interface TaskContext<Tx = unknown> {
   readonly tx: Tx;
   /** Fires when the attempt must stop: timeout, cancel, lost lease or shutdown (see `reason`). */
   readonly signal: AbortSignal;
+  /** The running task's id. */
   readonly taskId: string;
   /** This attempt's number, from 1. */
   readonly attempt: number;
+  /** The queue the task was claimed from. */
   readonly queueName: string;
   /** The running task's correlation id (a job run's id), or null. */
   readonly correlationId: string | null;

@@ -23,23 +23,33 @@ export type JobRunState = "pending" | "running" | "succeeded" | "failed" | "canc
 
 /** One step of a job run, as stored. */
 export interface JobStepStatus {
+  /** Which step, from 0. */
   stepIndex: number;
+  /** The id of the step's task. */
   taskId: string;
+  /** The state of the step's task. */
   state: TaskState;
   /** The input this step was given. */
   input: JsonValue;
+  /** The step's attempts, oldest first. */
   attempts: AttemptRecord[];
   /** The error messages of failed attempts, oldest first. */
   errors: string[];
+  /** When the step's task was written. */
   createdAt: Date;
+  /** When the step's task is, or was, claimable. */
   runAt: Date;
+  /** When the step's task finished; null while it has not. */
   completedAt: Date | null;
 }
 
 /** Where a job run stands: its derived state and every step so far. */
 export interface JobStatus {
+  /** The run's id. */
   jobId: string;
+  /** The run's state, derived from its last stored step. */
   state: JobRunState;
+  /** The stored steps, in order; empty when the run has no visible rows. */
   steps: JobStepStatus[];
 }
 

@@ -5,9 +5,13 @@ export const JOB_ENVELOPE_VERSION = 1;
 
 /** What a job stores as the input of each step's task. */
 export interface JobEnvelope {
+  /** The envelope format ({@link JOB_ENVELOPE_VERSION}); other versions are refused as fatal. */
   version: typeof JOB_ENVELOPE_VERSION;
+  /** The run's id, shared by every step of the run (and its tasks' correlation id). */
   jobId: string;
+  /** Which step this task runs, from 0. */
   stepIndex: number;
+  /** The step's input: the job's input for step 0, then what the step before passed to `To.next`. */
   stepInput: JsonValue;
   /** The run's dedupe key, carried by every step so the run holds it until it ends. */
   dedupeKey?: string;

@@ -6,7 +6,9 @@ import { isTransition } from "./to.js";
 
 /** What the task of a finishing step stores as its output. */
 export interface JobStepOutput {
+  /** Marks the output of the step that finished the run. */
   done: true;
+  /** The run's result, as `To.done(result)` gave it (`null` for none). */
   result: unknown;
 }
 

@@ -2,8 +2,11 @@ import { validateDurationMs } from "@underway/core";
 
 /** Go on to the next step with `value` as its input, after `delayMs` (0: at once). */
 export interface NextTransition<Value> {
+  /** Marks a transition to the next step. */
   readonly kind: "next";
+  /** The next step's input. */
   readonly value: Value;
+  /** How long to wait before the next step, in ms, added to that step's own delay. */
   readonly delayMs: number;
 }
 
@@ -12,7 +15,9 @@ export interface NextTransition<Value> {
  * stored as JSON, so an `undefined` result is stored, and resolved, as `null`.
  */
 export interface DoneTransition<Result> {
+  /** Marks the end of the run. */
   readonly kind: "done";
+  /** The run's result. */
   readonly result: Result;
 }
 

@@ -19,6 +19,7 @@ export interface MigrationOptions {
 export interface Migration {
   /** The number the file name starts with; migrations apply in this order. */
   version: number;
+  /** The file name without `.sql`, e.g. `0001_initial`; recorded when applied. */
   name: string;
   /** The SQL, with `{{schema}}` standing for the quoted schema name. */
   sql: string;

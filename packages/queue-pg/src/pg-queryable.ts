@@ -4,7 +4,10 @@
  * PGlite transaction, and the handle from `transactionOpen()` all qualify.
  */
 export interface PgQueryable {
-  // `any` rows: callers choose their own row types, as with node-postgres itself.
+  /**
+   * Runs one statement with `$1`-style parameters and answers its rows. Rows are typed `any`:
+   * callers choose their own row types, as with node-postgres itself.
+   */
   query(text: string, params?: unknown[]): Promise<{ rows: any[]; rowCount?: number | null; affectedRows?: number }>;
 }
 

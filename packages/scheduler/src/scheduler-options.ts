@@ -12,7 +12,9 @@ export type MissedFirePolicy = "skip" | { catchUp: number };
 
 /** What one fire enqueues: the task's input and, optionally, a correlation id. */
 export interface FireInput<Input> {
+  /** The input of the task the fire enqueues. */
   input: Input;
+  /** The correlation id of that task; none when absent or null. */
   correlationId?: string | null;
 }
 
@@ -38,13 +40,17 @@ export interface SchedulerOptions<Input = unknown> {
 
 /** {@link SchedulerOptions} with defaults applied and every value checked. */
 export interface ResolvedSchedulerOptions<Input> {
+  /** See {@link SchedulerOptions.logger}. */
   logger: Logger;
   /** How many overdue occurrences to fire when leadership starts (0 under `"skip"`). */
   catchUpOnStart: number;
   /** How many overdue occurrences to fire when a running leader fell behind (at least 1). */
   catchUpWhileLeading: number;
+  /** See {@link SchedulerOptions.standbyRetryMs}. */
   standbyRetryMs: number;
+  /** See {@link SchedulerOptions.refreshIntervalMs}. */
   refreshIntervalMs: number;
+  /** See {@link SchedulerOptions.fireInput}. */
   fireInput: (storedInput: JsonValue, fireAt: Date) => FireInput<Input>;
 }
 

@@ -2,7 +2,9 @@ import type { JsonValue } from "@underway/core";
 
 /** Identifies the attempt an event is about. */
 export interface AttemptEvent {
+  /** The queue the task is on. */
   queueName: string;
+  /** The task's id. */
   taskId: string;
   /** The attempt number, from 1. */
   attempt: number;

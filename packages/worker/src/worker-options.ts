@@ -48,14 +48,23 @@ export interface WorkerOptions {
 
 /** {@link WorkerOptions} with every default applied and every value checked. */
 export interface ResolvedWorkerOptions {
+  /** See {@link WorkerOptions.concurrency}. */
   concurrency: number;
+  /** See {@link WorkerOptions.pollIntervalMs}. */
   pollIntervalMs: number;
+  /** See {@link WorkerOptions.shutdownTimeoutMs}. */
   shutdownTimeoutMs: number;
+  /** See {@link WorkerOptions.claimBatchSize}; defaults to the concurrency. */
   claimBatchSize: number;
+  /** See {@link WorkerOptions.pruneIntervalMs}. */
   pruneIntervalMs: number;
+  /** See {@link WorkerOptions.groupCommit}; 1 when not grouping. */
   groupCommit: number;
+  /** See {@link WorkerOptions.groupPipeline}. */
   groupPipeline: boolean;
+  /** See {@link WorkerOptions.logger}. */
   logger: Logger;
+  /** See {@link WorkerOptions.random}. */
   random: RandomSource;
 }
 

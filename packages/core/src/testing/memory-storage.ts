@@ -58,7 +58,9 @@ export interface MemoryStorageOptions {
 
 /** Reads of the stored rows that bypass the adapter, for conformance checks. */
 export interface MemoryRawReader {
+  /** The stored task, or null when there is none with that id. */
   task(taskId: string): Promise<TaskRecord | null>;
+  /** The task's stored attempts, oldest first. */
   attempts(taskId: string): Promise<AttemptRecord[]>;
 }
 
