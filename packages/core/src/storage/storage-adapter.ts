@@ -275,20 +275,30 @@ export interface GroupOpenOptions {
 
 /** Parameters of {@link StorageAdapter.queueUpsert}. */
 export interface QueueUpsertParams<Tx> {
+  /** The queue to register. */
   queueName: string;
+  /** The queue that tasks failing for good in `queueName` are moved to. null: none. */
   deadLetterQueueName?: string | null;
+  /** The caller's transaction: the write is made in it and is visible only once it commits. */
   tx?: Tx;
 }
 
 /** Parameters of {@link StorageAdapter.taskEnqueue}. */
 export interface TaskEnqueueParams<Tx> {
+  /** The queue to write the tasks to. */
   queueName: string;
+  /** The tasks to write; the outcomes come back in this order. */
   tasks: ReadonlyArray<NewTask>;
+  /**
+   * The caller's transaction: the tasks are written in it and are visible (and announced) only once
+   * it commits.
+   */
   tx?: Tx;
 }
 
 /** Parameters of {@link StorageAdapter.taskClaim}. */
 export interface TaskClaimParams {
+  /** The queue to claim from. */
   queueName: string;
   /** Claim at most this many tasks (at least 1). */
   limit: number;
@@ -303,14 +313,28 @@ export interface TaskClaimParams {
 
 /** Result of {@link StorageAdapter.taskHeartbeat}. */
 export interface HeartbeatOutcome {
+  /** The new end of the lease: now plus three heartbeats. */
   leaseExpiresAt: Date;
+  /** Whether a cancel was requested for the task; the worker then aborts the attempt. */
   cancelRequested: boolean;
 }
 
 /** Parameters of {@link StorageAdapter.taskComplete}. */
 export interface TaskCompleteParams<Tx> extends AttemptRef {
+  /**
+   * What the attempt returned, stored as the task's `output` (omitted or null: none); not stored
+   * when the task ends `cancelled`.
+   */
   output?: JsonValue | null;
+  /**
+   * Tasks to write atomically with this success, in order; none is written when the task ends
+   * `cancelled`.
+   */
   followUps?: ReadonlyArray<FollowUpTask>;
+  /**
+   * The caller's transaction (usually the attempt's own): the completion is made in it and is
+   * visible only once it commits.
+   */
   tx?: Tx;
 }
 
@@ -329,7 +353,9 @@ export interface CompleteOutcome {
 
 /** Parameters of {@link StorageAdapter.taskCompleteMany}. */
 export interface TaskCompleteManyParams<Tx> {
+  /** The attempts to complete, each with its own output and follow-ups. */
   attempts: ReadonlyArray<Omit<TaskCompleteParams<Tx>, "tx">>;
+  /** The caller's transaction: every completion is made in it and is visible only once it commits. */
   tx?: Tx;
 }
 
@@ -345,8 +371,11 @@ export interface CompleteManyOutcome {
 
 /** Parameters of {@link StorageAdapter.taskRetry}. */
 export interface TaskRetryParams<Tx> extends AttemptRef {
+  /** When the task is due again, from now, in ms (`runAt = now + delayMs`): a non-negative integer. */
   delayMs: number;
+  /** Why the attempt failed; stored on its attempt record. */
   errorMessage: string;
+  /** The caller's transaction: the write is made in it and is visible only once it commits. */
   tx?: Tx;
 }
 
@@ -354,17 +383,21 @@ export interface TaskRetryParams<Tx> extends AttemptRef {
 export interface RetryOutcome {
   /** `pending` (retry scheduled) or `cancelled` (a cancel request was pending). */
   state: "pending" | "cancelled";
+  /** When the task is due again; for a cancelled task, its `runAt` unchanged. */
   runAt: Date;
 }
 
 /** Parameters of {@link StorageAdapter.taskFail}. */
 export interface TaskFailParams<Tx> extends AttemptRef {
+  /** Why the attempt failed; stored on its attempt record. */
   errorMessage: string;
+  /** The caller's transaction: the write is made in it and is visible only once it commits. */
   tx?: Tx;
 }
 
 /** Result of {@link StorageAdapter.taskFail}. */
 export interface FailOutcome {
+  /** `failed`, or `cancelled` when a cancel request was pending (then it is not dead-lettered). */
   state: "failed" | "cancelled";
   /** The dead-letter queue the task was moved to, or null. */
   deadLetterQueueName: string | null;
@@ -379,17 +412,21 @@ export type TaskCancelParams<Tx> =
 export interface TaskRequeueParams<Tx> {
   /** The queue the task failed in (where it is, or where it was dead-lettered from). */
   queueName: string;
+  /** The id of the failed task to put back. */
   taskId: string;
   /** How many more attempts the task gets: a positive integer. */
   attempts: number;
   /** When it is due, from now, in ms: a non-negative integer. */
   delayMs: number;
+  /** The caller's transaction: the write is made in it and is visible only once it commits. */
   tx?: Tx;
 }
 
 /** Parameters of {@link StorageAdapter.taskList}. */
 export interface TaskListParams {
+  /** The queue whose tasks to list (the queue they are in now). */
   queueName: string;
+  /** Only the tasks with this correlation id; omitted: every task of the queue. */
   correlationId?: string;
   /** At most this many tasks (default 1 000). */
   limit?: number;
@@ -397,18 +434,25 @@ export interface TaskListParams {
 
 /** Parameters of {@link StorageAdapter.scheduleUpsert}. */
 export interface ScheduleUpsertParams<Tx> {
+  /** The queue the schedule belongs to, and enqueues into. */
   queueName: string;
+  /** The cron expression, stored as written. */
   cron: string;
+  /** The IANA time zone the cron expression is read in. */
   timeZone: string;
+  /** The input to store; each fire's task input is made from it. */
   input: JsonValue;
+  /** The caller's transaction: the write is made in it and is visible only once it commits. */
   tx?: Tx;
 }
 
 /** Parameters of {@link StorageAdapter.scheduleFire}. */
 export interface ScheduleFireParams {
+  /** The queue of the schedule; the task is enqueued in it. */
   queueName: string;
   /** The occurrence being fired. */
   fireAt: Date;
+  /** The task to enqueue for this occurrence; it is stored with `scheduledFor = fireAt`. */
   task: NewTask;
 }
 
