@@ -228,7 +228,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async queueUpsert({ queueName, deadLetterQueueName, tx }: QueueUpsertParams<PgQueryable>): Promise<void> {
-    await this.#run("queueUpsert", this.#statements.queueUpsert, [this.#now(), queueName, deadLetterQueueName ?? null], tx);
+    await this.#run("queueUpsert", this.#statements.queueUpsert, [this.#now(), queueName, deadLetterQueueName ?? null, deadLetterQueueName !== undefined], tx);
   }
 
   async taskEnqueue({ queueName, tasks, tx }: TaskEnqueueParams<PgQueryable>): Promise<EnqueueOutcome[]> {

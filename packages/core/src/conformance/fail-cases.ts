@@ -47,5 +47,18 @@ export function failCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.storage.taskFail({ ...f.ref(claimed), errorMessage: "boom" })).toMatchObject({ deadLetterQueueName: f.deadLetterQueueName });
       expect((await f.existingTask(task.id)).queueName).toBe(f.deadLetterQueueName);
     });
+
+    it("keeps a queue's dead-letter queue when registered again without one, and drops it when given null", async () => {
+      const queueName = await f.otherQueue("kept-dlq", f.deadLetterQueueName);
+      await f.storage.queueUpsert({ queueName });
+      const kept = await f.enqueueOne({}, queueName);
+      expect(await f.storage.taskFail({ ...f.ref(await f.claimOne(queueName)), errorMessage: "kept" })).toMatchObject({ deadLetterQueueName: f.deadLetterQueueName });
+      expect((await f.existingTask(kept.id)).queueName).toBe(f.deadLetterQueueName);
+
+      await f.storage.queueUpsert({ queueName, deadLetterQueueName: null });
+      const dropped = await f.enqueueOne({}, queueName);
+      expect(await f.storage.taskFail({ ...f.ref(await f.claimOne(queueName)), errorMessage: "dropped" })).toEqual({ state: "failed", deadLetterQueueName: null });
+      expect(await f.existingTask(dropped.id)).toMatchObject({ state: "failed", queueName });
+    });
   });
 }

@@ -26,6 +26,14 @@ export function retryCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect((await f.attempts(task.id)).map((attempt) => attempt.state)).toEqual(["failed", "in_progress"]);
     });
 
+    it("keeps the task's settings, its enqueue delay included, through a retry", async () => {
+      const task = await f.enqueueOne({ delayMs: 250, timeoutMs: 9_000, heartbeatMs: 2_000 });
+      f.clock.advance(250);
+      const first = await f.claimOne();
+      await f.storage.taskRetry({ ...f.ref(first), delayMs: 5_000, errorMessage: "flaky" });
+      expect(await f.existingTask(task.id)).toMatchObject({ delayMs: 250, timeoutMs: 9_000, heartbeatMs: 2_000 });
+    });
+
     it("retries with no delay at once", async () => {
       await f.enqueueOne();
       const first = await f.claimOne();

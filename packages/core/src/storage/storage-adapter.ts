@@ -53,12 +53,18 @@ export interface StorageAdapter<Tx = unknown> {
   /**
    * Registers a queue (idempotent) and records its dead-letter queue, which is registered too.
    * Tasks that fail for good in `queueName` are moved to `deadLetterQueueName` when it is set.
+   * Registering a queue again replaces its dead-letter queue (null: none), or keeps it when
+   * `deadLetterQueueName` is left out.
    */
   queueUpsert(params: QueueUpsertParams<Tx>): Promise<void>;
 
   /**
    * Writes tasks, all or nothing, and returns one outcome per task in input order.
-   * - `runAt = now + delayMs`; the configuration is stored as given.
+   * - The queue is one registered with {@link queueUpsert} (a `Queue` registers its own when
+   *   built). Storages may refuse others with `StorageError` (the in-memory one does); PgStorage
+   *   does not look, so an enqueue stays one insert.
+   * - `runAt = now + delayMs`; the configuration is stored as given, and later calls keep it
+   *   (a retry sets `runAt`, not `delayMs`).
    * - A task whose `dedupeKey` matches a `pending` or `in_progress` task of the same queue (or an
    *   earlier task of the same call) is not written; its outcome carries the existing id.
    * - Storages chunk large calls as they need; the whole call is still atomic.
@@ -277,7 +283,10 @@ export interface GroupOpenOptions {
 export interface QueueUpsertParams<Tx> {
   /** The queue to register. */
   queueName: string;
-  /** The queue that tasks failing for good in `queueName` are moved to. null: none. */
+  /**
+   * The queue that tasks failing for good in `queueName` are moved to. null: none; left out: the
+   * one already recorded (none for a new queue).
+   */
   deadLetterQueueName?: string | null;
   /** The caller's transaction: the write is made in it and is visible only once it commits. */
   tx?: Tx;

@@ -347,7 +347,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
       state.firedOccurrences.add(key);
       const schedule = state.schedules.get(queueName);
       if (schedule !== undefined && (schedule.lastFiredAt === null || schedule.lastFiredAt < occurrence)) {
-        state.schedules.set(queueName, { ...schedule, lastFiredAt: occurrence, updatedAt: now });
+        state.schedules.set(queueName, { ...schedule, lastFiredAt: occurrence });
       }
       return { fired: true, taskId: outcome!.id, deduplicated: outcome!.deduplicated };
     });

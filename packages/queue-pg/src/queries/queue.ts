@@ -2,8 +2,9 @@ import { sqlStatement, type SqlStatement } from "../drivers/sql-statement.js";
 import { NOW } from "./sql-fragments.js";
 
 /**
- * Values: `$1` now, `$2` queue, `$3` dead-letter queue or null. Registers the dead-letter queue
- * first (the foreign key is checked at the end of the statement), then the queue.
+ * Values: `$1` now, `$2` queue, `$3` dead-letter queue or null, `$4` whether `$3` was given (when
+ * not, an existing queue keeps its dead-letter queue). Registers the dead-letter queue first (the
+ * foreign key is checked at the end of the statement), then the queue.
  */
 export function queueUpsertStatement(schema: string): SqlStatement {
   return sqlStatement(`
@@ -15,5 +16,5 @@ export function queueUpsertStatement(schema: string): SqlStatement {
     insert into ${schema}.task_queue as q (name, dlq_name, created_at, updated_at)
     values ($2, $3, ${NOW}, ${NOW})
     on conflict (name) do update set dlq_name = excluded.dlq_name, updated_at = excluded.updated_at
-      where q.dlq_name is distinct from excluded.dlq_name`);
+      where $4::bool and q.dlq_name is distinct from excluded.dlq_name`);
 }

@@ -16,7 +16,6 @@ export function retryStatement(schema: string): SqlStatement {
       update ${schema}.task t
       set state = (case when t.cancel_requested_at is null then 'pending' else 'cancelled' end)::${schema}.task_state,
           run_at = case when t.cancel_requested_at is null then ${NOW} + ${msInterval("$5::float8")} else t.run_at end,
-          delay = case when t.cancel_requested_at is null then ${msInterval("$5::float8")} else t.delay end,
           completed_at = case when t.cancel_requested_at is null then null else ${NOW} end,
           lease_expires_at = null, updated_at = ${NOW}
       where t.task_queue_name = $2 and t.id = $3::uuid and ${isRunning("t")} and t.current_attempt = $4
