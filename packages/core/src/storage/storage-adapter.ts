@@ -351,7 +351,10 @@ export interface TaskCompleteParams<Tx> extends AttemptRef {
 export interface CompleteOutcome {
   /** `succeeded`, or `cancelled` when a cancel request arrived while the attempt ran. */
   state: "succeeded" | "cancelled";
-  /** Ids of the follow-up tasks written (empty when cancelled), in the order given. */
+  /**
+   * One id per follow-up, in the order given (empty when cancelled): the task written, or, for a
+   * follow-up not written because a live task of its queue holds its dedupe key, that task's id.
+   */
   followUpIds: string[];
   /**
    * The follow-ups written already claimed (see {@link FollowUpTask.claim}), each as a claim
