@@ -8,7 +8,9 @@ import { PgStorage } from "../pg-storage.js";
 export interface PgliteStorageOptions {
   /** Persist to this directory (reopen it to test durability). Default: in memory. */
   dataDir?: string;
+  /** The schema to migrate and use. Default `"underway"`. */
   schema?: string;
+  /** Where the storage reads "now" (a manual clock moves time without waiting). Default: the database's `now()`. */
   clock?: Clock;
 }
 

@@ -4,7 +4,9 @@ import { DEFAULT_SCHEMA, quoteSchemaName } from "../schema-name.js";
 
 /** How many tasks of a queue are in each state, and the most claims any one of them took. */
 export interface TaskStateCounts {
+  /** How many tasks the queue holds. */
   total: number;
+  /** How many of them are in each state (0 for a state with none). */
   byState: Record<TaskState, number>;
   /** The highest `attempt_count` in the queue (0 when it is empty). */
   maxAttemptCount: number;
@@ -33,7 +35,9 @@ export async function countTasksByState(db: PgQueryable, queueName: string, sche
 
 /** Live and dead row versions of the task table, as the statistics system last saw them. */
 export interface TaskTableTuples {
+  /** Postgres' count of live rows of the task table (`n_live_tup`). */
   liveTuples: number;
+  /** Postgres' count of dead rows not yet vacuumed (`n_dead_tup`). */
   deadTuples: number;
 }
 
