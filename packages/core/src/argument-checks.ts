@@ -25,3 +25,19 @@ export function optionsObject<T extends object>(options: T | undefined, call: st
   }
   return options;
 }
+
+/** The largest row count a storage call takes (`limit`s): the 32-bit signed maximum. */
+export const MAX_LIMIT = 2_147_483_647;
+
+/**
+ * A row count (`limit`), checked: a whole number from 1 to {@link MAX_LIMIT}.
+ *
+ * @param name - the argument as the message names it, e.g. `"taskClaim limit"`.
+ * @throws {@link ConfigError} naming it and what it got.
+ */
+export function validateLimit(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
+    throw new ConfigError(`${name} must be a whole number from 1 to ${MAX_LIMIT}, got ${describeArgument(value)}`);
+  }
+  return value;
+}

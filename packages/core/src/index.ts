@@ -46,4 +46,4 @@ export * from "./task-settings.js";
 export * from "./queue.js";
 export * from "./register.js";
 export type * from "./storage/index.js";
-export { isClaimedOnWrite } from "./storage/index.js";
+export { isClaimedOnWrite, TASK_LIST_DEFAULT_LIMIT } from "./storage/index.js";

@@ -10,6 +10,9 @@ import {
   RetryPolicy,
   TASK_DEFAULTS,
   TaskNotFoundError,
+  TASK_LIST_DEFAULT_LIMIT,
+  validateDurationMs,
+  validateLimit,
   type AttemptRecord,
   type AttemptRef,
   type ClaimedTask,
@@ -319,7 +322,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async taskClaim({ queueName, limit, reclaimExpired = true }: TaskClaimParams): Promise<ClaimedTask[]> {
-    if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`taskClaim limit must be a positive integer, got ${String(limit)}`);
+    validateLimit(limit, "taskClaim limit");
     const key = reclaimExpired ? limit : -limit;
     let statement = this.#claimStatements.get(key);
     if (statement === undefined) {
@@ -438,6 +441,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async taskRetry({ queueName, taskId, attempt, delayMs, errorMessage, tx }: TaskRetryParams<PgQueryable>): Promise<RetryOutcome> {
+    validateDurationMs(delayMs, "taskRetry delayMs");
     if (!isTaskId(taskId)) throw new TaskNotFoundError(String(taskId));
     const values = [
       this.#now(),
@@ -528,12 +532,13 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     return rows[0] ? toTaskRecordRow(rows[0]) : null;
   }
 
-  async taskList({ queueName, correlationId, limit }: TaskListParams): Promise<TaskRecord[]> {
+  async taskList({ queueName, correlationId, limit = TASK_LIST_DEFAULT_LIMIT }: TaskListParams): Promise<TaskRecord[]> {
+    validateLimit(limit, "taskList limit");
     if (!isStorableText(queueName) || (typeof correlationId === "string" && !isStorableText(correlationId))) return [];
     const rows =
       correlationId === undefined || correlationId === null
-        ? await this.#run("taskList", this.#statements.read.taskList, [queueName, limit ?? 1_000])
-        : await this.#run("taskList", this.#statements.read.taskListByCorrelation, [queueName, correlationId, limit ?? 1_000]);
+        ? await this.#run("taskList", this.#statements.read.taskList, [queueName, limit])
+        : await this.#run("taskList", this.#statements.read.taskListByCorrelation, [queueName, correlationId, limit]);
     return rows.map(toTaskRecordRow);
   }
 
@@ -552,6 +557,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   async taskPrune(params: { queueName?: string; limit?: number } = {}): Promise<number> {
     const queueName = params.queueName ?? null;
     if (params.limit !== undefined) {
+      validateLimit(params.limit, "taskPrune limit");
       const rows = await this.#run("taskPrune", this.#statements.prune, [this.#now(), queueName, params.limit]);
       return Number(rows[0]?.deleted ?? 0);
     }

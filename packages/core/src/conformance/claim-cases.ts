@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../errors.js";
 import type { ClaimedTask } from "../storage/records.js";
 import { after, HEARTBEAT_MS, LEASE_MS, type ConformanceFixture } from "./conformance-fixture.js";
 
@@ -56,6 +57,23 @@ export function claimCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.claim(2)).toHaveLength(2);
       expect(await f.claim(2)).toHaveLength(1);
       expect(await f.claim(2)).toHaveLength(0);
+    });
+
+    it("refuses a limit that is not a whole number from 1 with a ConfigError, claiming nothing", async () => {
+      const task = await f.enqueueOne();
+      for (const limit of [0, -1, 1.5, Number.NaN, 2 ** 31, "5"]) {
+        await expect(f.storage.taskClaim({ queueName: f.queueName, limit: limit as number }), String(limit)).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await f.existingTask(task.id)).toMatchObject({ state: "pending", attemptCount: 0 });
+    });
+
+    it("refuses taskList and taskPrune limits that are not whole numbers from 1", async () => {
+      await f.enqueueOne();
+      for (const limit of [0, -1, 1.5, 2 ** 31]) {
+        await expect(f.storage.taskList({ queueName: f.queueName, limit }), `taskList ${limit}`).rejects.toBeInstanceOf(ConfigError);
+        await expect(f.storage.taskPrune({ queueName: f.queueName, limit }), `taskPrune ${limit}`).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await f.storage.taskList({ queueName: f.queueName, limit: 1 })).toHaveLength(1);
     });
 
     it("claims only from the named queue", async () => {

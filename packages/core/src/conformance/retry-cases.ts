@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../errors.js";
 import { after, type ConformanceFixture } from "./conformance-fixture.js";
 
 /** Retry: the attempt is failed with its message and the task waits until now + delay. */
@@ -32,6 +33,16 @@ export function retryCases<Tx>(f: ConformanceFixture<Tx>): void {
       const first = await f.claimOne();
       await f.storage.taskRetry({ ...f.ref(first), delayMs: 5_000, errorMessage: "flaky" });
       expect(await f.existingTask(task.id)).toMatchObject({ delayMs: 250, timeoutMs: 9_000, heartbeatMs: 2_000 });
+    });
+
+    it("refuses a delay that is not a whole number of ms from 0 with a ConfigError, leaving the attempt running", async () => {
+      const task = await f.enqueueOne();
+      const first = await f.claimOne();
+      for (const delayMs of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 1e20]) {
+        await expect(f.storage.taskRetry({ ...f.ref(first), delayMs, errorMessage: "x" }), String(delayMs)).rejects.toBeInstanceOf(ConfigError);
+      }
+      expect(await f.existingTask(task.id)).toMatchObject({ state: "in_progress", currentAttempt: 1 });
+      expect(await f.attempts(task.id)).toEqual([expect.objectContaining({ attemptNumber: 1, state: "in_progress" })]);
     });
 
     it("retries with no delay at once", async () => {

@@ -28,6 +28,10 @@ import type {
  * - Errors: storages throw Underway errors only. A fenced or missing attempt is
  *   {@link TaskNotFoundError}; an unreachable database is `StorageUnavailableError`; anything else
  *   from the driver is wrapped in `StorageError` with the driver's error as `cause`.
+ * - Arguments: counts and durations out of their range (a `limit`, a retry's `delayMs`, a
+ *   requeue's `attempts` and `delayMs`) are refused with `ConfigError` before anything changes.
+ *   The tasks to write ({@link NewTask}) are taken as `Queue.prepare` made them, unchecked, so
+ *   that enqueueing stays one statement's work.
  *
  * ## Task life cycle and fencing
  * `pending` → (claim) → `in_progress` → `succeeded` | `failed` | `cancelled`, and back to `pending`
@@ -176,7 +180,8 @@ export interface StorageAdapter<Tx = unknown> {
 
   /**
    * Deletes finished (`succeeded`, `failed`, `cancelled`) tasks, and their attempts, whose
-   * `completedAt + ttlMs` has passed. Pending and running tasks are never pruned.
+   * `completedAt + ttlMs` has passed. Pending and running tasks are never pruned. `limit` (a
+   * whole number from 1) bounds how many are deleted; without it, every expired one is.
    * @returns how many tasks were deleted.
    */
   taskPrune(params?: { queueName?: string; limit?: number }): Promise<number>;
@@ -309,7 +314,7 @@ export interface TaskEnqueueParams<Tx> {
 export interface TaskClaimParams {
   /** The queue to claim from. */
   queueName: string;
-  /** Claim at most this many tasks (at least 1). */
+  /** Claim at most this many tasks: a whole number from 1 (`MAX_LIMIT` at most). */
   limit: number;
   /**
    * Whether this claim also takes back tasks whose lease expired, and ends the expired ones that
@@ -434,13 +439,16 @@ export interface TaskRequeueParams<Tx> {
   tx?: Tx;
 }
 
+/** How many tasks `taskList` returns at most when its params give no `limit`. */
+export const TASK_LIST_DEFAULT_LIMIT = 1_000;
+
 /** Parameters of {@link StorageAdapter.taskList}. */
 export interface TaskListParams {
   /** The queue whose tasks to list (the queue they are in now). */
   queueName: string;
   /** Only the tasks with this correlation id; omitted: every task of the queue. */
   correlationId?: string;
-  /** At most this many tasks (default 1 000). */
+  /** At most this many tasks (default {@link TASK_LIST_DEFAULT_LIMIT}): a whole number from 1. */
   limit?: number;
 }
 

@@ -1,11 +1,13 @@
 import { checkedClock, systemClock, type Clock } from "../clock.js";
-import { optionsObject } from "../argument-checks.js";
+import { optionsObject, validateLimit } from "../argument-checks.js";
+import { validateDurationMs } from "../durations.js";
 import { ConfigError, StorageError, TaskNotFoundError } from "../errors.js";
 import type { JsonValue } from "../json-payload.js";
 import { checkedLogger, defaultLogger, type Logger } from "../logger.js";
 import { MAX_INT32 } from "../retry-policy.js";
 import { resolveRetryTaskOptions } from "../retry-task-options.js";
 import { isClaimedOnWrite } from "../storage/follow-up-claim.js";
+import { TASK_LIST_DEFAULT_LIMIT } from "../storage/storage-adapter.js";
 import type {
   AttemptRecord,
   AttemptRef,
@@ -64,7 +66,6 @@ export interface MemoryRawReader {
   attempts(taskId: string): Promise<AttemptRecord[]>;
 }
 
-const DEFAULT_LIST_LIMIT = 1_000;
 
 /** Attempt messages written by the storage itself. */
 export const MEMORY_STORAGE_MESSAGES = Object.freeze({
@@ -132,7 +133,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   }
 
   async taskClaim({ queueName, limit, reclaimExpired = true }: TaskClaimParams): Promise<ClaimedTask[]> {
-    if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`taskClaim limit must be an integer of at least 1, got ${String(limit)}`);
+    validateLimit(limit, "taskClaim limit");
     const now = this.#now();
     return this.#write(undefined, (state, events) => {
       if (reclaimExpired) this.#terminaliseExpiredTasks(state, events, queueName, now);
@@ -175,7 +176,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   }
 
   async taskRetry({ tx, delayMs, errorMessage, ...ref }: TaskRetryParams<MemoryTransactionHandle>): Promise<RetryOutcome> {
-    if (!Number.isInteger(delayMs) || delayMs < 0) throw new ConfigError(`taskRetry delayMs must be a non-negative integer, got ${String(delayMs)}`);
+    validateDurationMs(delayMs, "taskRetry delayMs");
     const now = this.#now();
     return this.#write(tx, (state, events) => {
       const task = this.#liveTask(state, ref);
@@ -267,11 +268,12 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     return copyOrNull(this.#state.tasks.get(taskId));
   }
 
-  async taskList({ queueName, correlationId, limit = DEFAULT_LIST_LIMIT }: TaskListParams): Promise<TaskRecord[]> {
+  async taskList({ queueName, correlationId, limit = TASK_LIST_DEFAULT_LIMIT }: TaskListParams): Promise<TaskRecord[]> {
+    validateLimit(limit, "taskList limit");
     const tasks = [...this.#state.tasks.values()]
       .filter((task) => task.queueName === queueName && (correlationId === undefined || task.correlationId === correlationId))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || compareText(a.id, b.id));
-    return structuredClone(tasks.slice(0, Math.max(0, limit)));
+    return structuredClone(tasks.slice(0, limit));
   }
 
   async taskAttempts({ taskId }: { taskId: string }): Promise<AttemptRecord[]> {
@@ -289,6 +291,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   }
 
   async taskPrune(params: { queueName?: string; limit?: number } = {}): Promise<number> {
+    if (params.limit !== undefined) validateLimit(params.limit, "taskPrune limit");
     const now = this.#now().getTime();
     return this.#write(undefined, (state) => {
       const expired = [...state.tasks.values()]
@@ -300,7 +303,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
             task.completedAt.getTime() + task.ttlMs <= now,
         )
         .sort((a, b) => a.completedAt!.getTime() - b.completedAt!.getTime());
-      const doomed = params.limit === undefined ? expired : expired.slice(0, Math.max(0, params.limit));
+      const doomed = params.limit === undefined ? expired : expired.slice(0, params.limit);
       for (const task of doomed) {
         state.tasks.delete(task.id);
         state.attempts.delete(task.id);
