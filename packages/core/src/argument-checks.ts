@@ -12,16 +12,32 @@ export function describeArgument(value: unknown): string {
 }
 
 /**
+ * The names of every option of an options type, as an object with one `true` per name. Written
+ * as a record rather than a list so the compiler checks it against the type: a name missing or
+ * left over is a compile error.
+ */
+export type OptionNames<T> = { readonly [K in keyof Required<T>]: true };
+
+/**
  * An options argument, checked: `undefined` gives `{}`; anything but a plain object or a class
- * instance (`null`, an array, a string, a number, ...) is refused.
+ * instance (`null`, an array, a string, a number, ...) is refused, and so, when `names` is given,
+ * is an option of another name (a misspelt `delayMS` would otherwise be silently ignored).
  *
  * @param call - the call the options belong to, as the message names it, e.g. `"enqueue()"`.
+ * @param names - the call's options, from {@link OptionNames}.
  * @throws {@link ConfigError} naming the call and what it got.
  */
-export function optionsObject<T extends object>(options: T | undefined, call: string): T {
+export function optionsObject<T extends object>(options: T | undefined, call: string, names?: OptionNames<NoInfer<T>>): T {
   if (options === undefined) return {} as T;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new ConfigError(`${call} expects an options object (or none), got ${describeArgument(options)}`);
+  }
+  if (names !== undefined) {
+    for (const name in options) {
+      if (!Object.hasOwn(names, name)) {
+        throw new ConfigError(`${call} has no option ${JSON.stringify(name)}; its options are ${Object.keys(names).join(", ")}`);
+      }
+    }
   }
   return options;
 }

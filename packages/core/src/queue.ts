@@ -1,10 +1,10 @@
-import { describeArgument, optionsObject } from "./argument-checks.js";
+import { describeArgument, optionsObject, type OptionNames } from "./argument-checks.js";
 import { ConfigError } from "./errors.js";
 import { newTaskId } from "./ids.js";
 import { assertJsonPayload, type JsonValue } from "./json-payload.js";
 import { validateDurationMs, validateOptionalKey } from "./durations.js";
 import { validateQueueName } from "./queue-name.js";
-import { resolveRetryTaskOptions, type RetryTaskOptions } from "./retry-task-options.js";
+import { RETRY_TASK_OPTION_NAMES, resolveRetryTaskOptions, type RetryTaskOptions } from "./retry-task-options.js";
 import type { ScheduleDefinition } from "./schedule-definition.js";
 import type { AttemptRecord, NewTask, ScheduleRecord, TaskRecord } from "./storage/records.js";
 import type { StorageAdapter } from "./storage/storage-adapter.js";
@@ -33,6 +33,11 @@ export interface EnqueueManyOptions<Tx> {
   /** Groups the tasks (every one gets this id); checked as in {@link EnqueueOptions.correlationId}. */
   correlationId?: string | null;
 }
+
+const ENQUEUE_OPTION_NAMES: OptionNames<EnqueueOptions<unknown>> = { tx: true, delayMs: true, correlationId: true };
+const PREPARE_OPTION_NAMES: OptionNames<PrepareOptions> = { delayMs: true, correlationId: true };
+const TX_OPTION_NAMES: OptionNames<{ tx?: unknown }> = { tx: true };
+const SCHEDULE_OPTION_NAMES: OptionNames<{ tx?: unknown; task?: unknown }> = { tx: true, task: true };
 
 /** Options of {@link Queue.prepare}. */
 export interface PrepareOptions {
@@ -93,10 +98,14 @@ export class Queue<Input = unknown, Tx = unknown> {
    * invalid.
    */
   async prepare(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions = {}): Promise<NewTask> {
-    const checked = optionsObject(options, "prepare()");
+    return this.#prepare(task, input, optionsObject(options, "prepare()", PREPARE_OPTION_NAMES));
+  }
+
+  /** {@link prepare} with its options checked. */
+  async #prepare(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions): Promise<NewTask> {
     assertTask(task);
     if (task.schema) await validateWithSchema(task.schema, input);
-    return this.#prepareValid(task, input, checked);
+    return this.#prepareValid(task, input, options);
   }
 
   /** {@link prepare} after the schema check: JSON check, settings, id. */
@@ -130,8 +139,8 @@ export class Queue<Input = unknown, Tx = unknown> {
    * `delayMs` or `correlationId`; nothing is written.
    */
   async enqueue(task: Task<Input, unknown, Tx>, input: Input, options: EnqueueOptions<Tx> = {}): Promise<string> {
-    const checked = optionsObject(options, "enqueue()");
-    const prepared = await this.prepare(task, input, checked);
+    const checked = optionsObject(options, "enqueue()", ENQUEUE_OPTION_NAMES);
+    const prepared = await this.#prepare(task, input, checked);
     const [outcome] = await this.storage.taskEnqueue({ queueName: this.name, tasks: [prepared], ...txOption(checked.tx) });
     return outcome!.id;
   }
@@ -147,7 +156,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * or holds an invalid `delayMs` or `correlationId`; nothing is written.
    */
   async enqueueMany(task: Task<Input, unknown, Tx>, inputs: ReadonlyArray<Input>, options: EnqueueManyOptions<Tx> = {}): Promise<string[]> {
-    const checked = optionsObject(options, "enqueueMany()");
+    const checked = optionsObject(options, "enqueueMany()", ENQUEUE_OPTION_NAMES);
     if (!Array.isArray(inputs)) throw new ConfigError(`enqueueMany expects an array of inputs, got ${describeArgument(inputs)}`);
     const prepareOptions = { delayMs: checked.delayMs, correlationId: validateOptionalKey(checked.correlationId, "correlationId") };
     if (prepareOptions.delayMs !== undefined) validateDurationMs(prepareOptions.delayMs, "delayMs");
@@ -172,7 +181,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * @throws ConfigError when `options` is not an object; nothing changes.
    */
   async cancel(taskId: string, options: { tx?: Tx } = {}): Promise<boolean> {
-    const checked = optionsObject(options, "cancel()");
+    const checked = optionsObject(options, "cancel()", TX_OPTION_NAMES);
     return this.storage.taskCancel({ queueName: this.name, taskId, ...txOption(checked.tx) });
   }
 
@@ -195,7 +204,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * ```
    */
   async retry(taskId: string, options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
-    const checked = optionsObject(options, "retry()");
+    const checked = optionsObject(options, "retry()", RETRY_TASK_OPTION_NAMES);
     const { attempts, delayMs } = resolveRetryTaskOptions(checked);
     return this.storage.taskRequeue({ queueName: this.name, taskId, attempts, delayMs, ...txOption(checked.tx) });
   }
@@ -220,7 +229,7 @@ export class Queue<Input = unknown, Tx = unknown> {
     options: { tx?: Tx; task?: Task<Input, unknown, Tx> } = {},
   ): Promise<void> {
     assertScheduleDefinition(schedule);
-    const checked = optionsObject(options, "schedule()");
+    const checked = optionsObject(options, "schedule()", SCHEDULE_OPTION_NAMES);
     if (checked.task) await this.prepare(checked.task, input);
     const json: JsonValue = assertJsonPayload(input);
     await this.storage.scheduleUpsert({
@@ -239,7 +248,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    * @throws ConfigError when `options` is not an object; nothing changes.
    */
   async unschedule(options: { tx?: Tx } = {}): Promise<boolean> {
-    const checked = optionsObject(options, "unschedule()");
+    const checked = optionsObject(options, "unschedule()", TX_OPTION_NAMES);
     return this.storage.scheduleDelete({ queueName: this.name, ...txOption(checked.tx) });
   }
 

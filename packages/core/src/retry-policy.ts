@@ -1,4 +1,4 @@
-import { describeArgument } from "./argument-checks.js";
+import { describeArgument, optionsObject, type OptionNames } from "./argument-checks.js";
 import { ConfigError } from "./errors.js";
 
 /** The plain values of a retry policy, as stored with each task. */
@@ -131,15 +131,24 @@ export class RetryPolicy implements RetryPolicyOptions {
   }
 }
 
+const RETRY_POLICY_OPTION_NAMES: OptionNames<RetryPolicyOptions> = {
+  maxAttempts: true,
+  initialIntervalMs: true,
+  maxIntervalMs: true,
+  backoffCoefficient: true,
+  jitterFactor: true,
+};
+
 /**
  * Throws a {@link ConfigError} unless `value` is an object that can hold retry policy options:
- * not null, an array or a function. A string such as `"fast"` or a number is not silently read as
- * the defaults.
+ * not null, an array or a function, and with no field of another name. A string such as `"fast"`
+ * or a number is not silently read as the defaults, nor a misspelt `maxAttempt` ignored.
  */
 export function assertRetryPolicyObject(value: unknown, name = "retryPolicy"): asserts value is Partial<RetryPolicyOptions> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`${name} must be an object such as { maxAttempts: 3 }, got ${describeArgument(value)}`);
   }
+  optionsObject(value as Partial<RetryPolicyOptions>, name, RETRY_POLICY_OPTION_NAMES);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -1,3 +1,4 @@
+import type { OptionNames } from "./argument-checks.js";
 import { validateDurationMs } from "./durations.js";
 import { ConfigError } from "./errors.js";
 import { MAX_INT32 } from "./retry-policy.js";
@@ -11,6 +12,9 @@ export interface RetryTaskOptions<Tx> {
   /** Write inside this transaction: visible (and notified) only when it commits. */
   tx?: Tx;
 }
+
+/** The names of {@link RetryTaskOptions}, for `optionsObject`. */
+export const RETRY_TASK_OPTION_NAMES: OptionNames<RetryTaskOptions<unknown>> = { attempts: true, delayMs: true, tx: true };
 
 /**
  * Checks {@link RetryTaskOptions} and fills in the defaults.

@@ -3,6 +3,8 @@ import {
   MAX_TIMER_MS,
   isAbortSignal,
   optionsObject,
+  RETRY_TASK_OPTION_NAMES,
+  type OptionNames,
   resolveRetryTaskOptions,
   TimeoutError,
   validateDurationMs,
@@ -52,6 +54,8 @@ export interface JobStatus {
   /** The stored steps, in order; empty when the run has no visible rows. */
   steps: JobStepStatus[];
 }
+
+const RESULT_OPTION_NAMES: OptionNames<ResultOptions> = { timeoutMs: true, signal: true };
 
 /** Options of {@link EnqueuedJob.result}. */
 export interface ResultOptions {
@@ -122,7 +126,7 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * ```
    */
   async retry(options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
-    optionsObject(options, "retry()");
+    optionsObject(options, "retry()", RETRY_TASK_OPTION_NAMES);
     resolveRetryTaskOptions(options);
     const last = (await this.#steps()).at(-1);
     if (last?.state !== "failed") return false;
@@ -170,7 +174,7 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * `timeoutMs` is not a whole number from 0 to `MAX_TIMER_MS`, or `signal` is not an AbortSignal.
    */
   async result(options: ResultOptions = {}): Promise<Result> {
-    optionsObject(options, "result()");
+    optionsObject(options, "result()", RESULT_OPTION_NAMES);
     if (options.timeoutMs !== undefined) validateDurationMs(options.timeoutMs, "timeoutMs", { max: MAX_TIMER_MS });
     if (options.signal !== undefined && !isAbortSignal(options.signal)) {
       throw new ConfigError("result()'s signal option must be an AbortSignal");

@@ -3,6 +3,7 @@ import {
   describeArgument,
   newTaskId,
   optionsObject,
+  type OptionNames,
   validateOptionalKey,
   type JsonValue,
   type NewTask,
@@ -23,6 +24,9 @@ import type { JobStepOutput } from "./job-task.js";
 
 /** Options of the scheduler a job starts (see `@underway/scheduler`). */
 export type JobSchedulerOptions = Omit<NonNullable<ConstructorParameters<typeof Scheduler>[2]>, "fireInput">;
+
+const JOB_ENQUEUE_OPTION_NAMES: OptionNames<JobEnqueueOptions<unknown>> = { tx: true, dedupeKey: true };
+const JOB_START_OPTION_NAMES: OptionNames<JobStartOptions> = { worker: true, scheduler: true };
 
 /** Options of {@link Job.start} and {@link Job.run}. */
 export interface JobStartOptions {
@@ -100,7 +104,7 @@ export class Job<State, Tx, Input, Result> {
    * ```
    */
   async enqueue(input: Input, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
-    optionsObject(options, "enqueue()");
+    optionsObject(options, "enqueue()", JOB_ENQUEUE_OPTION_NAMES);
     const [run] = await this.#enqueueRuns([input], 0, options.tx, this.#keyOption(options));
     return run!;
   }
@@ -110,7 +114,7 @@ export class Job<State, Tx, Input, Result> {
    * @throws ConfigError when `delayMs` or an option is invalid; nothing is written.
    */
   async enqueueAfter(input: Input, delayMs: number, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
-    optionsObject(options, "enqueueAfter()");
+    optionsObject(options, "enqueueAfter()", JOB_ENQUEUE_OPTION_NAMES);
     const [run] = await this.#enqueueRuns([input], delayMs, options.tx, this.#keyOption(options));
     return run!;
   }
@@ -123,7 +127,7 @@ export class Job<State, Tx, Input, Result> {
    * not a function, or a key it gives is invalid; nothing is written.
    */
   async enqueueMany(inputs: ReadonlyArray<Input>, options: JobEnqueueManyOptions<Input, Tx> = {}): Promise<Array<EnqueuedJob<Result, Tx>>> {
-    optionsObject(options, "enqueueMany()");
+    optionsObject(options, "enqueueMany()", JOB_ENQUEUE_OPTION_NAMES);
     if (!Array.isArray(inputs)) throw new ConfigError(`enqueueMany expects an array of inputs, got ${describeArgument(inputs)}`);
     if (options.dedupeKey !== undefined && typeof options.dedupeKey !== "function") {
       throw new ConfigError(`enqueueMany's dedupeKey option must be a function of each input, got ${describeArgument(options.dedupeKey)}`);
@@ -174,7 +178,7 @@ export class Job<State, Tx, Input, Result> {
    * nothing is started.
    */
   start(options: JobStartOptions = {}): JobHandle {
-    optionsObject(options, "start()");
+    optionsObject(options, "start()", JOB_START_OPTION_NAMES);
     if (options.worker !== undefined) optionsObject(options.worker, "start()'s worker option");
     if (options.scheduler !== undefined) optionsObject(options.scheduler, "start()'s scheduler option");
     const controller = new AbortController();

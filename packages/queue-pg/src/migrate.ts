@@ -119,7 +119,7 @@ async function migrateWith(runner: ScriptRunner, schema: string): Promise<number
  */
 export async function runMigrations(database: Pool | PGlite, options: MigrationOptions = {}): Promise<number> {
   checkedDatabase(database, "runMigrations(database)");
-  const { schema = DEFAULT_SCHEMA } = optionsObject(options, "runMigrations(database, options)");
+  const { schema = DEFAULT_SCHEMA } = optionsObject(options, "runMigrations(database, options)", { schema: true });
   quoteSchemaName(schema);
   try {
     if (isPglite(database)) {

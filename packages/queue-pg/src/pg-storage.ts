@@ -5,6 +5,7 @@ import {
   checkedLogger,
   defaultLogger,
   optionsObject,
+  type OptionNames,
   isClaimedOnWrite,
   isTaskId,
   RetryPolicy,
@@ -97,6 +98,8 @@ export interface PgStorageOptions {
   logger?: Logger;
 }
 
+const PG_STORAGE_OPTION_NAMES: OptionNames<PgStorageOptions> = { schema: true, clock: true, logger: true };
+
 // Rows per enqueue statement: bounded so one message stays a few megabytes; the parameter count
 // is constant (one array per column) whatever the size.
 const ENQUEUE_CHUNK_SIZE = 5_000;
@@ -177,7 +180,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 
   constructor(database: Pool | PGlite, options: PgStorageOptions = {}) {
     checkedDatabase(database, "new PgStorage(database)");
-    const { schema = DEFAULT_SCHEMA, clock, logger: loggerOption } = optionsObject(options, "new PgStorage(database, options)");
+    const { schema = DEFAULT_SCHEMA, clock, logger: loggerOption } = optionsObject(options, "new PgStorage(database, options)", PG_STORAGE_OPTION_NAMES);
     const quoted = quoteSchemaName(schema);
     this.#quotedSchema = quoted;
     const logger = checkedLogger(loggerOption ?? defaultLogger, "PgStorage's logger");

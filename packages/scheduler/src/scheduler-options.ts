@@ -1,4 +1,4 @@
-import { ConfigError, MAX_TIMER_MS, checkedLogger, defaultLogger, type JsonValue, type Logger } from "@underway/core";
+import { ConfigError, MAX_TIMER_MS, checkedLogger, optionsObject, type OptionNames, defaultLogger, type JsonValue, type Logger } from "@underway/core";
 
 /**
  * What to do with occurrences whose time passed while no scheduler was leading (every process was
@@ -54,6 +54,14 @@ export interface ResolvedSchedulerOptions<Input> {
   fireInput: (storedInput: JsonValue, fireAt: Date) => FireInput<Input>;
 }
 
+const SCHEDULER_OPTION_NAMES: OptionNames<SchedulerOptions> = {
+  logger: true,
+  missedFires: true,
+  standbyRetryMs: true,
+  refreshIntervalMs: true,
+  fireInput: true,
+};
+
 /** The defaults of {@link SchedulerOptions}. */
 export const SCHEDULER_DEFAULTS = Object.freeze({
   standbyRetryMs: 1_000,
@@ -73,6 +81,7 @@ export function resolveSchedulerOptions<Input>(options: SchedulerOptions<Input> 
   if (typeof options !== "object" || options === null) {
     throw new ConfigError("Scheduler options must be an object such as { missedFires: \"skip\" }");
   }
+  optionsObject(options, "new Scheduler(queue, task, options)", SCHEDULER_OPTION_NAMES);
   const logger = checkedLogger(options.logger ?? defaultLogger);
   const policy = options.missedFires ?? "skip";
   let catchUpOnStart: number;

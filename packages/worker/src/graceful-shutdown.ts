@@ -1,4 +1,4 @@
-import { ConfigError, validateQueueName, type Queue, type StorageAdapter } from "@underway/core";
+import { ConfigError, optionsObject, validateQueueName, type Queue, type StorageAdapter } from "@underway/core";
 
 /** Options of {@link gracefulShutdown}. */
 export interface GracefulShutdownOptions {
@@ -27,6 +27,7 @@ export async function gracefulShutdown(storage: StorageAdapter<any>, options: Gr
   if (typeof options !== "object" || options === null) {
     throw new ConfigError("gracefulShutdown(storage, options) expects options such as { queue: \"welcome-email\" }, or none");
   }
+  optionsObject(options, "gracefulShutdown(storage, options)", { queue: true });
   const { queue } = options;
   if (queue === undefined) {
     await storage.notifyShutdown({});

@@ -1,4 +1,4 @@
-import { ConfigError, MAX_TIMER_MS, checkedLogger, defaultLogger, type Logger, type RandomSource } from "@underway/core";
+import { ConfigError, MAX_TIMER_MS, checkedLogger, optionsObject, type OptionNames, defaultLogger, type Logger, type RandomSource } from "@underway/core";
 
 /** How a {@link Worker} runs. Every field is optional; the defaults suit most queues. */
 export interface WorkerOptions {
@@ -68,6 +68,18 @@ export interface ResolvedWorkerOptions {
   random: RandomSource;
 }
 
+const WORKER_OPTION_NAMES: OptionNames<WorkerOptions> = {
+  concurrency: true,
+  pollIntervalMs: true,
+  shutdownTimeoutMs: true,
+  claimBatchSize: true,
+  pruneIntervalMs: true,
+  groupCommit: true,
+  groupPipeline: true,
+  logger: true,
+  random: true,
+};
+
 /** The defaults of {@link WorkerOptions}. */
 export const WORKER_DEFAULTS = Object.freeze({
   concurrency: 10,
@@ -86,6 +98,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
   if (typeof options !== "object" || options === null) {
     throw new ConfigError("Worker options must be an object such as { concurrency: 10 }");
   }
+  optionsObject(options, "new Worker(queue, task, options)", WORKER_OPTION_NAMES);
   const concurrency = positiveInteger(options.concurrency ?? WORKER_DEFAULTS.concurrency, "concurrency");
   const claimBatchSize = positiveInteger(options.claimBatchSize ?? concurrency, "claimBatchSize");
   const pollIntervalMs = timerDuration(options.pollIntervalMs ?? WORKER_DEFAULTS.pollIntervalMs, "pollIntervalMs", 1);

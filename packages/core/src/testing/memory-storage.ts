@@ -112,7 +112,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
 
   /** @throws {@link ConfigError} when an option is not what it should be. */
   constructor(options: MemoryStorageOptions = {}) {
-    const { clock, logger } = optionsObject(options, "new MemoryStorage(options)");
+    const { clock, logger } = optionsObject(options, "new MemoryStorage(options)", { clock: true, logger: true });
     this.#clock = checkedClock(clock ?? systemClock, "MemoryStorage's clock");
     this.#logger = checkedLogger(logger ?? defaultLogger, "MemoryStorage's logger");
   }
