@@ -4,7 +4,7 @@ import { MemoryStorage } from "@underway/core/testing";
 import { Job, To } from "@underway/job";
 import { PgStorage, runMigrations } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
-import { Scheduler } from "@underway/scheduler";
+import { Scheduler, ZonedSchedule } from "@underway/scheduler";
 import { gracefulShutdown, Worker } from "@underway/worker";
 import { recordUnhandledRejections } from "./support/outcome.js";
 
@@ -86,6 +86,8 @@ describe("options of another name are refused with a ConfigError, before anythin
     await expectMisspelt(() => job.enqueueAfter(undefined, 10, { dedupeKeys: "k" } as never), "dedupeKeys");
     await expectMisspelt(() => job.enqueueMany([undefined], { key: () => "k" } as never), "key");
     await expectMisspelt(() => job.start({ workers: { concurrency: 2 } } as never), "workers");
+    await expectMisspelt(() => job.schedule(ZonedSchedule.parse("@daily[UTC]"), undefined, { task: noop } as never), "task");
+    expect(await job.queue.getSchedule()).toBeNull();
     await expectMisspelt(() => job.start({ worker: { concurency: 2 } } as never), "concurency");
     expect(await storage.taskList({ queueName: "misspelt-job" })).toEqual([]);
     const run = job.get(SOME_TASK_ID);

@@ -145,9 +145,10 @@ export class Job<State, Tx, Input, Result> {
    * starts a new run, with a fresh id, from `input`.
    */
   async schedule(schedule: ScheduleDefinition, input: Input, options: { tx?: Tx } = {}): Promise<void> {
+    const { tx } = optionsObject(options, "schedule()", { tx: true });
     // The stored input is the first step's input; each fire wraps it into a new run's envelope.
     await this.queue.prepare(this.task, this.#firstStepEnvelope(newTaskId(), input));
-    await this.queue.schedule(schedule, input as unknown as JobEnvelope, options);
+    await this.queue.schedule(schedule, input as unknown as JobEnvelope, tx === undefined ? {} : { tx });
   }
 
   /** Removes the job's schedule. @returns whether there was one. */
