@@ -1,4 +1,5 @@
 import { TaskNotFoundError, type ClaimedTask, type StorageAdapter } from "@underway/core";
+import type { LeaseTimes } from "./lease-times.js";
 
 interface WaitingContinuation {
   readonly claimed: ClaimedTask;
@@ -24,10 +25,13 @@ export class ContinuationQueue {
   readonly #storage: StorageAdapter<unknown>;
   readonly #host: ContinuationQueueHost;
   readonly #waiting: WaitingContinuation[] = [];
+  readonly #leaseTimes: LeaseTimes;
 
-  constructor(storage: StorageAdapter<unknown>, host: ContinuationQueueHost) {
+  /** `leaseTimes` learns of each heartbeat that renewed a waiting follow-up's lease. */
+  constructor(storage: StorageAdapter<unknown>, host: ContinuationQueueHost, leaseTimes: LeaseTimes) {
     this.#storage = storage;
     this.#host = host;
+    this.#leaseTimes = leaseTimes;
   }
 
   /** How many follow-ups are waiting. */
@@ -67,8 +71,10 @@ export class ContinuationQueue {
     const { claimed } = waiting;
     waiting.timer = setTimeout(() => {
       if (!this.#waiting.includes(waiting)) return;
+      const sentAt = Date.now();
       this.#storage.taskHeartbeat({ queueName: claimed.queueName, taskId: claimed.id, attempt: claimed.attempt }).then(
         () => {
+          this.#leaseTimes.renewed(claimed, sentAt);
           if (this.#waiting.includes(waiting)) this.#keepLease(waiting);
         },
         (error: unknown) => {

@@ -25,6 +25,7 @@ import {
 import type { AckBatcher, AckOutcome, AckResult, AttemptCompletion } from "./ack-batcher.js";
 import { AttemptContext, type ContinuationTarget } from "./attempt-context.js";
 import { AttemptTimer, type AttemptTimerCallbacks } from "./attempt-timer.js";
+import { LeaseTimes } from "./lease-times.js";
 import type { WorkerEvents } from "./worker-events.js";
 import type { ResolvedWorkerOptions } from "./worker-options.js";
 
@@ -86,10 +87,10 @@ class RunningAttempt<Tx> implements AttemptTimerCallbacks {
   heartbeatInFlight = false;
   /**
    * Until when (epoch ms, this process's clock) the attempt counts on its lease: a lease's length
-   * after the attempt started, then after the sending of its latest heartbeat that succeeded.
-   * Postgres renewed the lease after that sending, so it lasts at least as long; the claim's lease
-   * began a little before the start (a round trip, at most a heartbeat's wait for a turn), which
-   * the first heartbeat, one period in, renews.
+   * after the sending of the statement that last set it before the attempt started (its claim, the
+   * completion that wrote it claimed, or a heartbeat while it waited for a slot; see
+   * {@link LeaseTimes}), then after the sending of its latest heartbeat that succeeded. The storage
+   * set the lease after each such sending, so it lasts at least as long.
    */
   leaseHeldUntil = 0;
   /** Why the latest heartbeat failed, if it did; the cause of a lease given up. */
@@ -234,10 +235,20 @@ export class TaskExecutor<Input, Tx> {
   readonly #continuation: ContinuationTarget;
   /** Sends a running attempt's heartbeat; one function for all of them. */
   readonly #beatOf = (running: RunningAttempt<Tx>): void => this.#beat(running);
+  /** When the lease of each claimed task was last set, which its attempt counts its lease from. */
+  readonly #leaseTimes: LeaseTimes;
   /** Set by `abortAll`: tasks handed over after that (claimed follow-ups) are given straight back. */
   #abortedWith: ShutdownError | null = null;
 
-  constructor(queue: Queue<Input, Tx>, task: Task<Input, unknown, Tx>, options: ResolvedWorkerOptions, acks: AckBatcher, host: TaskExecutorHost) {
+  constructor(
+    queue: Queue<Input, Tx>,
+    task: Task<Input, unknown, Tx>,
+    options: ResolvedWorkerOptions,
+    acks: AckBatcher,
+    host: TaskExecutorHost,
+    leaseTimes: LeaseTimes = new LeaseTimes(),
+  ) {
+    this.#leaseTimes = leaseTimes;
     this.#queue = queue;
     this.#storage = queue.storage;
     this.#task = task;
@@ -297,7 +308,7 @@ export class TaskExecutor<Input, Tx> {
     try {
       this.#host.emit("task:claimed", running.ref);
       // Before the timer reads the clock: its heartbeats then fall on or after this time.
-      running.leaseHeldUntil = Date.now() + LEASE_HEARTBEATS * claimed.heartbeatMs;
+      running.leaseHeldUntil = this.#leaseTimes.heldUntil(claimed, Date.now());
       running.timer = new AttemptTimer(claimed.heartbeatMs, claimed.timeoutMs, running);
       let settlement: Settlement;
       try {
@@ -450,6 +461,7 @@ export class TaskExecutor<Input, Tx> {
   async #recordCommitted(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
     const { ref, trx } = running;
     let outcome: CompleteOutcome;
+    const sentAt = Date.now();
     try {
       outcome = await this.#storage.taskComplete({ queueName: ref.queueName, taskId: ref.taskId, attempt: ref.attempt, output, followUps, tx: trx.tx });
     } catch (error) {
@@ -474,7 +486,9 @@ export class TaskExecutor<Input, Tx> {
     }
     this.#host.emit("task:succeeded", { queueName: ref.queueName, taskId: ref.taskId, attempt: ref.attempt, output });
     // Claimed in the transaction that just committed: this worker's to run.
-    return outcome.claimedFollowUps[0] ?? null;
+    const next = outcome.claimedFollowUps[0] ?? null;
+    if (next !== null) this.#leaseTimes.renewed(next, sentAt);
+    return next;
   }
 
   /**
@@ -484,6 +498,8 @@ export class TaskExecutor<Input, Tx> {
   async #recordAcknowledged(running: RunningAttempt<Tx>, output: JsonValue | null, followUps: FollowUpTask[]): Promise<ClaimedTask | null> {
     const { ref, membership } = running;
     let outcome: AckOutcome;
+    // The acknowledgement's statement, which claims the follow-up, is sent at this time or later.
+    const sentAt = Date.now();
     try {
       const acknowledged = this.#acks.add(completionOf(ref, output, followUps));
       // A commit-group member that never queried must still end, so the next one may start.
@@ -496,7 +512,9 @@ export class TaskExecutor<Input, Tx> {
       return null;
     }
     this.#emitAcknowledged(ref, outcome.result, output);
-    return outcome.result === "succeeded" ? outcome.claimedFollowUp : null;
+    if (outcome.result !== "succeeded") return null;
+    if (outcome.claimedFollowUp !== null) this.#leaseTimes.renewed(outcome.claimedFollowUp, sentAt);
+    return outcome.claimedFollowUp;
   }
 
   /**

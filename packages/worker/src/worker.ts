@@ -15,6 +15,7 @@ import {
 import { AckBatcher } from "./ack-batcher.js";
 import { CommitGroupRunner } from "./commit-group.js";
 import { ContinuationQueue } from "./continuation-queue.js";
+import { LeaseTimes } from "./lease-times.js";
 import { TaskExecutor, type GroupMembership } from "./task-executor.js";
 import type { WorkerEvents } from "./worker-events.js";
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./worker-options.js";
@@ -88,6 +89,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
    * their leases kept; they take slots before any new claim.
    */
   readonly #continuations: ContinuationQueue;
+  /** When the lease of each task claimed here was last set; attempts count their leases from it. */
+  readonly #leaseTimes: LeaseTimes;
   /** Set by every reason to claim; cleared when a claim starts. */
   #claimWanted = true;
   /**
@@ -124,6 +127,8 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       onBatchSettled: () => this.#nudge(),
     });
     this.#ackBacklogLimit = Math.max(ACK_BACKLOG_LIMIT, this.#options.concurrency);
+    const leaseTimes = new LeaseTimes();
+    this.#leaseTimes = leaseTimes;
     this.#executor = new TaskExecutor(queue, task, this.#options, this.#acks, {
       emit: (event, payload) => {
         this.emit(event, payload);
@@ -132,10 +137,10 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       retryScheduled: () => this.#requestClaim(),
       isRunning: () => this.#state === "running",
       continueWith: (claimed) => this.#continueWith(claimed),
-    });
+    }, leaseTimes);
     this.#continuations = new ContinuationQueue(queue.storage as StorageAdapter<unknown>, {
       reportError: (error, message, fields) => this.#reportError(error, message, fields),
-    });
+    }, leaseTimes);
     this.#groups = this.#options.groupCommit > 1 ? new CommitGroupRunner(queue.storage, this.#options.groupCommit, this.#options.logger, this.#options.groupPipeline) : null;
     this.#stopped = new Promise<void>((resolve) => {
       this.#resolveStopped = resolve;
@@ -188,8 +193,10 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
    * @returns the task's id, or null when no task was claimable.
    */
   async processNextTask(): Promise<string | null> {
+    const sentAt = Date.now();
     const [claimed] = await this.#storage.taskClaim({ queueName: this.queue.name, limit: 1 });
     if (claimed === undefined) return null;
+    this.#leaseTimes.renewed(claimed, sentAt);
     await this.#executor.execute(claimed);
     return claimed.id;
   }
@@ -232,6 +239,7 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
       try {
         claimed = await this.#storage.taskClaim({ queueName: this.queue.name, limit, reclaimExpired });
         claimFailures = 0;
+        this.#leaseTimes.claimed(claimed, claimStartedAt.getTime());
       } catch (error) {
         if (reclaimExpired) this.#reclaimDue = true;
         claimFailures += 1;

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Queue, type StorageAdapter, type Task, type TaskContext } from "@underway/core";
+import { LeaseLostError, Queue, StorageUnavailableError, type StorageAdapter, type Task, type TaskContext } from "@underway/core";
 import { MemoryStorage } from "@underway/core/testing";
 import { createTestDatabase } from "@underway/queue-pg/testing";
 import { waitFor } from "../../../test/support/source-process.js";
 import { Worker } from "../src/index.js";
-import { deferred, recordEvents, work } from "./support/worker-harness.js";
+import { aborted, deferred, recordEvents, work } from "./support/worker-harness.js";
 
 type Link = { chain: number; step: number };
 
@@ -123,7 +123,12 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
    * `releaseSlot`) while chain 0's next step comes back claimed and has to wait. Resolves once that
    * step is written. `beforeRun` sees the storage before the worker starts.
    */
-  async function nextStepWaitingForSlot(queueName: string, taskOptions: { heartbeatMs?: number } = {}, beforeRun: (storage: StorageAdapter<unknown>) => void = () => {}) {
+  async function nextStepWaitingForSlot(
+    queueName: string,
+    taskOptions: { heartbeatMs?: number } = {},
+    beforeRun: (storage: StorageAdapter<unknown>) => void = () => {},
+    runNextStep: (cx: TaskContext<unknown>) => Promise<void> = async () => {},
+  ) {
     const { storage, queue } = await setup(queueName);
     const slotTaken = deferred<void>();
     const slotFree = deferred<void>();
@@ -137,6 +142,8 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
           await slotFree.promise;
         } else if (link.step === 0) {
           await cx.enqueueOnSuccess(queue, task, { chain: 0, step: 1 });
+        } else {
+          await runNextStep(cx);
         }
       },
     };
@@ -184,6 +191,46 @@ describe.each(storages)("A follow-up continuing on its worker (%s storage)", (_n
       ["succeeded", 1],
       ["succeeded", 1],
     ]);
+  });
+
+  it("counts a next step's lease from when it was written: one kept by no heartbeat while it waited gives it up at its first heartbeat", async () => {
+    const unreachable = new StorageUnavailableError("connect ECONNREFUSED 127.0.0.1:5432");
+    const failedBeats: string[] = [];
+    // Heartbeats of the next step's attempt itself, once it started (not those sent while it waited).
+    const attemptBeats: string[] = [];
+    const reasons: unknown[] = [];
+    let isNextStep = (_taskId: string): boolean => false;
+    let attemptStarted = (_taskId: string): boolean => false;
+    const { worker, events, running, nextStep, releaseSlot } = await nextStepWaitingForSlot(
+      "waiting-cut-off",
+      { heartbeatMs: 100 },
+      (storage) => {
+        const heartbeat = storage.taskHeartbeat.bind(storage);
+        vi.spyOn(storage, "taskHeartbeat").mockImplementation(async (ref) => {
+          if (!isNextStep(ref.taskId)) return heartbeat(ref);
+          (attemptStarted(ref.taskId) ? attemptBeats : failedBeats).push(ref.taskId);
+          throw unreachable;
+        });
+      },
+      async (cx) => {
+        reasons.push(await aborted(cx.signal));
+      },
+    );
+    isNextStep = (taskId) => taskId === nextStep.id;
+    attemptStarted = (taskId) => events.of("task:claimed").some((event) => event.taskId === taskId);
+    try {
+      // Four failed heartbeats 100 ms apart: its 300 ms lease, set when it was written, has run out.
+      await waitFor(() => failedBeats.length >= 4, { message: "four failed heartbeats of the waiting next step" });
+    } finally {
+      releaseSlot();
+    }
+    await waitFor(() => events.of("task:lease-lost").some((event) => event.taskId === nextStep.id), { message: "the next step's lease given up" });
+    // Given up at its first heartbeat, before sending one: it never counted on a lease it had lost.
+    expect(attemptBeats).toEqual([]);
+    expect(reasons).toHaveLength(1);
+    expect(LeaseLostError.isInstance(reasons[0])).toBe(true);
+    await worker.shutdown();
+    await running;
   });
 
   it("ends a next step cancelled while it waits for a slot, without running it", async () => {
