@@ -80,10 +80,13 @@ const validatedRetryPolicies = new WeakMap<object, { fields: unknown[]; policy: 
  */
 function resolveRetryPolicy(value: unknown): RetryPolicyOptions {
   if (value === undefined || value === null) return (defaultRetryPolicy ??= Object.freeze(RetryPolicy.from(undefined).toJSON()));
+  const known = typeof value === "object" ? validatedRetryPolicies.get(value) : undefined;
+  if (known !== undefined && known.fields.every((field, index) => field === (value as Record<string, unknown>)[RETRY_POLICY_FIELDS[index]!])) {
+    return known.policy;
+  }
+  // Checked (its type, and no field of another name) only when it was not validated before.
   assertRetryPolicyObject(value);
   const fields = RETRY_POLICY_FIELDS.map((field) => (value as Record<string, unknown>)[field]);
-  const known = validatedRetryPolicies.get(value);
-  if (known !== undefined && known.fields.every((field, index) => field === fields[index])) return known.policy;
   const policy = Object.freeze(RetryPolicy.from(value as Partial<RetryPolicyOptions>).toJSON());
   validatedRetryPolicies.set(value, { fields, policy });
   return policy;
