@@ -47,10 +47,11 @@ export function newTaskId(now: number = Date.now()): string {
   bytes[5] = timestampMs & 0xff;
   bytes[6] = 0x70 | ((sequence >>> 8) & 0x0f);
   bytes[7] = sequence & 0xff;
-  // rand_b: 62 random bits after the variant.
-  randomPool.copy(bytes, 8, randomPoolOffset, randomPoolOffset + 8);
+  // rand_b: 62 random bits after the variant, read byte by byte (Buffer#copy costs more for 8).
+  const offset = randomPoolOffset;
+  bytes[8] = 0x80 | (randomPool[offset]! & 0x3f);
+  for (let index = 1; index < 8; index += 1) bytes[8 + index] = randomPool[offset + index]!;
   randomPoolOffset += 8;
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
   const h = (index: number) => HEX[bytes[index]!]!;
   return (
     `${h(0)}${h(1)}${h(2)}${h(3)}-${h(4)}${h(5)}-${h(6)}${h(7)}-${h(8)}${h(9)}-` +

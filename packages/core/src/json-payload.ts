@@ -35,6 +35,9 @@ export function assertJsonPayload(value: unknown, label = "input"): JsonValue {
   return value as JsonValue;
 }
 
+// The path is one array, pushed and popped on the way down and back: a copy is made only for an
+// issue. Enqueueing checks every input of a call, so the walk of a valid input allocates nothing
+// but the set of the objects above it.
 function visit(value: unknown, path: PropertyKey[], ancestors: Set<object>, issues: ValidationIssue[], topLevel: boolean): void {
   if (issues.length >= 10) return;
   if (path.length > MAX_JSON_DEPTH) {
@@ -76,13 +79,18 @@ function visit(value: unknown, path: PropertyKey[], ancestors: Set<object>, issu
   ancestors.add(object);
   try {
     if (Array.isArray(object)) {
-      object.forEach((item: unknown, index) => {
+      for (let index = 0; index < object.length; index += 1) {
+        // A hole of a sparse array is skipped, as forEach does: JSON writes it as null.
+        if (!(index in object)) continue;
+        const item: unknown = object[index];
         if (item === undefined || typeof item === "function" || typeof item === "symbol") {
           issues.push({ path: [...path, index], message: `is ${typeof item}, which a JSON array cannot hold` });
-          return;
+          continue;
         }
-        visit(item, [...path, index], ancestors, issues, false);
-      });
+        path.push(index);
+        visit(item, path, ancestors, issues, false);
+        path.pop();
+      }
       return;
     }
     const prototype = Object.getPrototypeOf(object);
@@ -101,7 +109,9 @@ function visit(value: unknown, path: PropertyKey[], ancestors: Set<object>, issu
       }
       const item = (object as Record<string, unknown>)[key];
       if (item === undefined) continue;
-      visit(item, [...path, key], ancestors, issues, false);
+      path.push(key);
+      visit(item, path, ancestors, issues, false);
+      path.pop();
     }
   } finally {
     ancestors.delete(object);

@@ -36,6 +36,12 @@ describe("assertJsonPayload", () => {
     expect(rejection(undefined).message).toMatch(/^input is undefined/);
   });
 
+  it("accepts the holes of a sparse array, which JSON writes as null", () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => assertJsonPayload({ list: [1, , 3] })).not.toThrow();
+    expect(rejection({ deep: [{ ok: 1 }, { bad: [0, 10n] }] }).message.startsWith("input.deep[1].bad[1] ")).toBe(true);
+  });
+
   it.each([
     ["a BigInt", { order: { total: 10n } }, "input.order.total", /BigInt/],
     ["a function", { callback: () => 1 }, "input.callback", /function/],
