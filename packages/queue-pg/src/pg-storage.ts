@@ -85,8 +85,9 @@ export interface PgStorageOptions {
   /** The schema the tables live in (migrated with the same name). Default `"underway"`. */
   schema?: string;
   /**
-   * Where "now" comes from. Without it every statement uses the server's `now()`; with it, the
-   * clock's time is sent with each statement (tests use a manual clock).
+   * Where "now" comes from. Without it every statement uses the server's time when the statement
+   * started (`statement_timestamp()`, inside a transaction too); with it, the clock's time is sent
+   * with each statement (tests use a manual clock).
    */
   clock?: Clock;
   /**

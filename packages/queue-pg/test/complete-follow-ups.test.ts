@@ -35,3 +35,30 @@ it("writes follow-ups that share their settings with each one's own input and co
   expect(written[0]).toMatchObject({ queueName: "children", state: "pending", correlationId: "run-0", heartbeatMs: 5_000 });
   expect(written[2]).toMatchObject({ correlationId: "run-2" });
 });
+
+it("dates a completion inside a long transaction, and the lease of a follow-up it writes claimed, from the completion, not from the transaction's start", async () => {
+  const storage = database.storage;
+  const parent = newTask({ n: 1 }, { heartbeatMs: 100 });
+  await storage.taskEnqueue({ queueName: "long-transaction", tasks: [parent] });
+  const [claimed] = await storage.taskClaim({ queueName: "long-transaction", limit: 1 });
+  const transaction = storage.transactionOpen();
+  // The attempt's transaction begins, then the server spends 600 ms in it: twice the 300 ms lease.
+  const began = await transaction.tx.query("select statement_timestamp() as at");
+  await transaction.tx.query("select pg_sleep(0.6)");
+  const followUp = newTask({ n: 2 }, { heartbeatMs: 100 });
+  const outcome = await storage.taskComplete({
+    queueName: "long-transaction",
+    taskId: claimed!.id,
+    attempt: claimed!.attempt,
+    followUps: [{ queueName: "long-transaction", task: followUp, claim: true }],
+    tx: transaction.tx,
+  });
+  await transaction.commit();
+  const beganAt = (began.rows[0] as { at: Date }).at.getTime();
+  const completed = await storage.taskGet({ taskId: claimed!.id });
+  expect(completed!.completedAt!.getTime() - beganAt).toBeGreaterThanOrEqual(600);
+  // The follow-up's lease starts with the completion: it still has three heartbeats to run.
+  const [next] = outcome.claimedFollowUps;
+  expect(next!.id).toBe(followUp.id);
+  expect(next!.leaseExpiresAt.getTime() - completed!.completedAt!.getTime()).toBe(300);
+});

@@ -24,7 +24,8 @@ import type {
  *   and its notification is delivered, only when that transaction commits; on rollback nothing
  *   happened.
  * - Time: whenever a storage needs "now" it asks the `Clock` it was built with, if any, else its own
- *   source (Postgres: the server's `now()`). Conformance tests inject a manual clock.
+ *   source (Postgres: the server's time when the statement started, inside a caller's transaction
+ *   too, not the transaction's start). Conformance tests inject a manual clock.
  * - Errors: storages throw Underway errors only. A fenced or missing attempt is
  *   {@link TaskNotFoundError}; an unreachable database is `StorageUnavailableError`; anything else
  *   from the driver is wrapped in `StorageError` with the driver's error as `cause`.

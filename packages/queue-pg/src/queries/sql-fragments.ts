@@ -1,9 +1,13 @@
 /**
  * SQL pieces shared by several statements. `$1` is, in every statement of this package that needs
- * the time, the storage clock's time or null, so "now" has one definition everywhere: the injected clock when
- * there is one, else the server's transaction time.
+ * the time, the storage clock's time or null, so "now" has one definition everywhere: the injected
+ * clock when there is one, else the server's time when the statement started. Not `now()`, the
+ * start of the transaction: a completion (or a transactional enqueue) inside an attempt's
+ * transaction that began long before would otherwise date its task's completion, and start the
+ * lease of a follow-up it writes claimed, back to that beginning, a lease that could be over
+ * before the transaction even commits.
  */
-export const NOW = "coalesce($1::timestamptz, now())";
+export const NOW = "coalesce($1::timestamptz, statement_timestamp())";
 
 /**
  * `<alias>.state = 'in_progress'`, for statements that find running tasks by id, in a form the

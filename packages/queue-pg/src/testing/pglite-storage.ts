@@ -10,7 +10,7 @@ export interface PgliteStorageOptions {
   dataDir?: string;
   /** The schema to migrate and use. Default `"underway"`. */
   schema?: string;
-  /** Where the storage reads "now" (a manual clock moves time without waiting). Default: the database's `now()`. */
+  /** Where the storage reads "now" (a manual clock moves time without waiting). Default: the database's time when each statement starts. */
   clock?: Clock;
 }
 
