@@ -34,6 +34,20 @@ export interface EnqueueManyOptions<Tx> {
   correlationId?: string | null;
 }
 
+/** {@link PrepareOptions} checked: the delay added to each task's own, and the correlation id. */
+interface CheckedPrepareOptions {
+  extraDelayMs: number;
+  correlationId: string | null;
+}
+
+/** @throws {@link ConfigError} when `delayMs` or `correlationId` is invalid. */
+function checkedPrepareOptions(options: PrepareOptions): CheckedPrepareOptions {
+  return {
+    extraDelayMs: options.delayMs === undefined ? 0 : validateDurationMs(options.delayMs, "delayMs"),
+    correlationId: validateOptionalKey(options.correlationId, "correlationId"),
+  };
+}
+
 const ENQUEUE_OPTION_NAMES: OptionNames<EnqueueOptions<unknown>> = { tx: true, delayMs: true, correlationId: true };
 const PREPARE_OPTION_NAMES: OptionNames<PrepareOptions> = { delayMs: true, correlationId: true };
 const TX_OPTION_NAMES: OptionNames<{ tx?: unknown }> = { tx: true };
@@ -98,22 +112,20 @@ export class Queue<Input = unknown, Tx = unknown> {
    * invalid.
    */
   async prepare(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions = {}): Promise<NewTask> {
-    return this.#prepare(task, input, optionsObject(options, "prepare()", PREPARE_OPTION_NAMES));
+    return this.#prepare(task, input, checkedPrepareOptions(optionsObject(options, "prepare()", PREPARE_OPTION_NAMES)));
   }
 
   /** {@link prepare} with its options checked. */
-  async #prepare(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions): Promise<NewTask> {
+  async #prepare(task: Task<Input, unknown, Tx>, input: Input, options: CheckedPrepareOptions): Promise<NewTask> {
     assertTask(task);
     if (task.schema) await validateWithSchema(task.schema, input);
     return this.#prepareValid(task, input, options);
   }
 
   /** {@link prepare} after the schema check: JSON check, settings, id. */
-  #prepareValid(task: Task<Input, unknown, Tx>, input: Input, options: PrepareOptions): NewTask {
+  #prepareValid(task: Task<Input, unknown, Tx>, input: Input, { extraDelayMs, correlationId }: CheckedPrepareOptions): NewTask {
     const json = assertJsonPayload(input);
     const settings = resolveTaskSettings(task, input);
-    const extraDelayMs = options.delayMs === undefined ? 0 : validateDurationMs(options.delayMs, "delayMs");
-    const correlationId = validateOptionalKey(options.correlationId, "correlationId");
     return {
       id: newTaskId(),
       input: json,
@@ -140,7 +152,7 @@ export class Queue<Input = unknown, Tx = unknown> {
    */
   async enqueue(task: Task<Input, unknown, Tx>, input: Input, options: EnqueueOptions<Tx> = {}): Promise<string> {
     const checked = optionsObject(options, "enqueue()", ENQUEUE_OPTION_NAMES);
-    const prepared = await this.#prepare(task, input, checked);
+    const prepared = await this.#prepare(task, input, checkedPrepareOptions(checked));
     const [outcome] = await this.storage.taskEnqueue({ queueName: this.name, tasks: [prepared], ...txOption(checked.tx) });
     return outcome!.id;
   }
@@ -158,8 +170,8 @@ export class Queue<Input = unknown, Tx = unknown> {
   async enqueueMany(task: Task<Input, unknown, Tx>, inputs: ReadonlyArray<Input>, options: EnqueueManyOptions<Tx> = {}): Promise<string[]> {
     const checked = optionsObject(options, "enqueueMany()", ENQUEUE_OPTION_NAMES);
     if (!Array.isArray(inputs)) throw new ConfigError(`enqueueMany expects an array of inputs, got ${describeArgument(inputs)}`);
-    const prepareOptions = { delayMs: checked.delayMs, correlationId: validateOptionalKey(checked.correlationId, "correlationId") };
-    if (prepareOptions.delayMs !== undefined) validateDurationMs(prepareOptions.delayMs, "delayMs");
+    // Checked once for the call, not once per input.
+    const prepareOptions = checkedPrepareOptions(checked);
     if (inputs.length === 0) return [];
     assertTask(task);
     const prepared: NewTask[] = new Array(inputs.length);

@@ -25,7 +25,7 @@ import {
 import type { AckBatcher, AckOutcome, AckResult, AttemptCompletion } from "./ack-batcher.js";
 import { AttemptContext, type ContinuationTarget } from "./attempt-context.js";
 import { AttemptTimer, type AttemptTimerCallbacks } from "./attempt-timer.js";
-import { LeaseTimes } from "./lease-times.js";
+import type { LeaseTimes } from "./lease-times.js";
 import type { WorkerEvents } from "./worker-events.js";
 import type { ResolvedWorkerOptions } from "./worker-options.js";
 
@@ -246,7 +246,7 @@ export class TaskExecutor<Input, Tx> {
     options: ResolvedWorkerOptions,
     acks: AckBatcher,
     host: TaskExecutorHost,
-    leaseTimes: LeaseTimes = new LeaseTimes(),
+    leaseTimes: LeaseTimes,
   ) {
     this.#leaseTimes = leaseTimes;
     this.#queue = queue;
