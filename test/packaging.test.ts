@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,6 +59,19 @@ describe("built packages", () => {
         const exported = exportsOf(specifier, mode);
         for (const name of names) expect(exported, `${mode}(${specifier})`).toContain(name);
       }
+    });
+  }
+});
+
+// What `npm publish` would take from each package: every entry of its `files` list exists after a
+// build, the README (shown on the registry's page) among them.
+describe("published files", () => {
+  for (const name of ["core", "queue-pg", "worker", "scheduler", "job"]) {
+    it(`@underway/${name} has every file it publishes`, () => {
+      const packageDir = join(repoRoot, "packages", name);
+      const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { files: string[] };
+      expect(manifest.files).toContain("README.md");
+      for (const entry of manifest.files) expect(existsSync(join(packageDir, entry)), entry).toBe(true);
     });
   }
 });
