@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +74,60 @@ describe("published files", () => {
       for (const entry of manifest.files) expect(existsSync(join(packageDir, entry)), entry).toBe(true);
     });
   }
+});
+
+// `pg` is an optional peer of the Postgres storage: a project on PGlite alone installs the storage
+// and PGlite, not node-postgres. The published files are copied (not linked: a link would resolve
+// the package's own development copy of pg) into a project that has no pg at all.
+describe("a project on PGlite without pg installed", () => {
+  let project: string;
+
+  beforeAll(() => {
+    project = mkdtempSync(join(tmpdir(), "underway-pglite-only-"));
+    for (const name of ["core", "queue-pg"]) {
+      const packageDir = join(repoRoot, "packages", name);
+      const target = join(project, "node_modules", "@underway", name);
+      mkdirSync(target, { recursive: true });
+      const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { files: string[] };
+      for (const entry of [...manifest.files, "package.json"]) cpSync(join(packageDir, entry), join(target, entry), { recursive: true });
+    }
+    const queuePgModules = join(repoRoot, "packages", "queue-pg", "node_modules");
+    mkdirSync(join(project, "node_modules", "@electric-sql"), { recursive: true });
+    symlinkSync(join(queuePgModules, "drizzle-orm"), join(project, "node_modules", "drizzle-orm"), "dir");
+    symlinkSync(join(queuePgModules, "@electric-sql", "pglite"), join(project, "node_modules", "@electric-sql", "pglite"), "dir");
+  });
+
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  const script = (load: string) => `
+    ${load}
+    let pgFound = true;
+    try { require.resolve("pg"); } catch { pgFound = false; }
+    (async () => {
+      const { PgStorage, openEmbeddedPostgres, runMigrations } = await storageModule();
+      const { createPgliteStorage } = await testingModule();
+      const pglite = await openEmbeddedPostgres();
+      await runMigrations(pglite);
+      const storage = new PgStorage(pglite);
+      await storage.queueUpsert({ queueName: "pglite-only" });
+      const testing = await createPgliteStorage();
+      await testing.close();
+      await storage.close();
+      await pglite.close();
+      console.log(JSON.stringify({ pgFound, ok: true }));
+    })().catch((error) => { console.error(error); process.exit(1); });
+  `;
+
+  it("loads the storage and its testing helpers with require and import, and runs on PGlite", () => {
+    const loaders = {
+      require: `const storageModule = async () => require("@underway/queue-pg"); const testingModule = async () => require("@underway/queue-pg/testing");`,
+      import: `const storageModule = () => import("@underway/queue-pg"); const testingModule = () => import("@underway/queue-pg/testing");`,
+    };
+    for (const [mode, load] of Object.entries(loaders)) {
+      const output = execFileSync(process.execPath, ["-e", script(load)], { cwd: project, encoding: "utf8" });
+      expect(JSON.parse(output.trim().split("\n").pop()!), mode).toEqual({ pgFound: false, ok: true });
+    }
+  });
 });
 
 // A consumer's own TypeScript, written once and checked twice: as an ES module and as CommonJS

@@ -4,7 +4,7 @@ import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import { endTransactionOn } from "./end-transaction.js";
 import { TransactionQueryClient } from "./transaction-query-client.js";
-import { PrefixedQuery } from "./prefixed-query.js";
+import type { PrefixedQueries } from "./prefixed-query.js";
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
@@ -63,6 +63,8 @@ interface MemberState {
 export class PipelinedTransactionGroup implements StorageTransactionGroup<PgQueryable> {
   readonly tx: PgQueryable;
   readonly #pool: Pool;
+  /** Makes the statements that carry a savepoint or BEGIN ahead of them in their round trip. */
+  readonly #prefixed: PrefixedQueries;
   #client: PoolClient | null = null;
   #connecting: Promise<void> | null = null;
   #began = false;
@@ -80,8 +82,9 @@ export class PipelinedTransactionGroup implements StorageTransactionGroup<PgQuer
   /** The group's own statements (completing its members) and its end wait for these. */
   #groupStatements: Array<Promise<unknown>> = [];
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, prefixed: PrefixedQueries) {
     this.#pool = pool;
+    this.#prefixed = prefixed;
     this.tx = new TransactionQueryClient((...args: unknown[]) => this.#groupQuery(args)) as unknown as PgQueryable;
   }
 
@@ -204,7 +207,7 @@ export class PipelinedTransactionGroup implements StorageTransactionGroup<PgQuer
       this.#cork(client);
       let answer: Promise<unknown>;
       let prefixRan: () => boolean;
-      const prefixed = prefix.length > 0 ? PrefixedQuery.of(prefix, statement.args) : null;
+      const prefixed = prefix.length > 0 ? this.#prefixed.of(prefix, statement.args) : null;
       if (prefixed !== null) {
         (client.query as (submittable: unknown) => unknown)(prefixed);
         const outcome = prefixed.outcome();
@@ -385,7 +388,7 @@ export class PipelinedTransactionGroup implements StorageTransactionGroup<PgQuer
     const client = this.#client;
     if (!this.#began) {
       this.#began = true;
-      const prefixed = PrefixedQuery.of(["BEGIN"], args);
+      const prefixed = this.#prefixed.of(["BEGIN"], args);
       if (prefixed !== null) {
         (client.query as (submittable: unknown) => unknown)(prefixed);
         return this.#track(prefixed.outcome().done);

@@ -1,11 +1,11 @@
-import type { LeaderLock, Logger, StorageTransaction, StorageTransactionGroup } from "@underway/core";
+import { ConfigError, type LeaderLock, type Logger, type StorageTransaction, type StorageTransactionGroup } from "@underway/core";
 import type { Client, ClientConfig, Pool, PoolClient } from "pg";
 import { isConnectionError, mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import type { DatabaseDriver, ListenConnection, RawNotification } from "./database-driver.js";
 import { PipelinedTransactionGroup } from "./pipelined-transaction-group.js";
 import { PoolTransaction } from "./pool-transaction.js";
-import { PrefixedQuery } from "./prefixed-query.js";
+import { prefixedQueriesFor, type PrefixedQueries } from "./prefixed-query.js";
 import type { SqlStatement } from "./sql-statement.js";
 
 /** The `application_name` of the listening connection, so operators (and fault tests) can spot it. */
@@ -19,6 +19,8 @@ export class PoolDriver implements DatabaseDriver {
   #pool: Pool;
   #logger: Logger;
   #dedicatedClients = new Set<Client>();
+  /** Statements with commands ahead of them in one round trip; null where the clients cannot send them. */
+  readonly #prefixed: PrefixedQueries | null;
 
   /** Whether the pool's clients are node-postgres' own, which can pipeline (pg-native ones cannot). */
   readonly pipelinesGroups: boolean;
@@ -26,7 +28,8 @@ export class PoolDriver implements DatabaseDriver {
   constructor(pool: Pool, logger: Logger) {
     this.#pool = pool;
     this.#logger = logger;
-    this.pipelinesGroups = PrefixedQuery.supportedBy(pool);
+    this.#prefixed = prefixedQueriesFor(pool);
+    this.pipelinesGroups = this.#prefixed !== null;
   }
 
   async run(statement: SqlStatement, values: unknown[]): Promise<any[]> {
@@ -75,11 +78,12 @@ export class PoolDriver implements DatabaseDriver {
   }
 
   transactionOpen(): StorageTransaction<PgQueryable> {
-    return new PoolTransaction(this.#pool);
+    return new PoolTransaction(this.#pool, this.#prefixed);
   }
 
   transactionOpenPipelinedGroup(): StorageTransactionGroup<PgQueryable> {
-    return new PipelinedTransactionGroup(this.#pool);
+    if (this.#prefixed === null) throw new ConfigError("A pipelined commit group needs a pool of node-postgres' own clients, which pipeline");
+    return new PipelinedTransactionGroup(this.#pool, this.#prefixed);
   }
 
   async lockTry([scope, key]: [string, string]): Promise<LeaderLock | null> {

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from "pg";
 import { mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import { endTransactionOn } from "./end-transaction.js";
-import { PrefixedQuery, type PrefixedQueryOutcome } from "./prefixed-query.js";
+import { type PrefixedQueries, type PrefixedQuery, type PrefixedQueryOutcome } from "./prefixed-query.js";
 import { TransactionQueryClient } from "./transaction-query-client.js";
 
 type Phase = "idle" | "opening" | "open" | "ended";
@@ -26,8 +26,8 @@ function ignoreClientError(): void {}
 export class PoolTransaction implements StorageTransaction<PgQueryable> {
   readonly tx: PgQueryable;
   #pool: Pool;
-  /** Whether commands may travel ahead of a statement in its round trip (see PrefixedQuery). */
-  #sendsPrefixed: boolean;
+  /** Makes statements with commands ahead of them in their round trip; null where the clients cannot. */
+  #prefixed: PrefixedQueries | null;
   #phase: Phase = "idle";
   #client: PoolClient | undefined;
   /** The client whose first statement (with BEGIN ahead of it) is still running. */
@@ -35,9 +35,10 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   #opening: Promise<PoolClient> | undefined;
   #endReason: unknown;
 
-  constructor(pool: Pool) {
+  /** `prefixed`: the pool's prefixed queries (see prefixedQueriesFor), null where its clients cannot send them. */
+  constructor(pool: Pool, prefixed: PrefixedQueries | null) {
     this.#pool = pool;
-    this.#sendsPrefixed = PrefixedQuery.supportedBy(pool);
+    this.#prefixed = prefixed;
     const query = (...args: unknown[]) => this.#query(args);
     this.tx = new TransactionQueryClient(query) as unknown as PgQueryable;
   }
@@ -80,13 +81,14 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
    * {@link PrefixedQuery}); null, sending nothing, when the arguments do not qualify.
    */
   queryAfter(commands: ReadonlyArray<string>, args: ReadonlyArray<unknown>): PrefixedQueryOutcome | null {
-    if (!this.#sendsPrefixed) return null;
+    const prefixed = this.#prefixed;
+    if (prefixed === null) return null;
     if (this.#phase === "idle") {
-      const query = PrefixedQuery.of(["BEGIN", ...commands], args);
+      const query = prefixed.of(["BEGIN", ...commands], args);
       if (query === null) return null;
       return { done: this.#beginWith(query), prefixRan: query.outcome().prefixRan };
     }
-    const query = PrefixedQuery.of(commands, args);
+    const query = prefixed.of(commands, args);
     if (query === null) return null;
     const outcome = query.outcome();
     // The client answers a submittable with the submittable itself; its outcome is the answer.
@@ -192,7 +194,7 @@ export class PoolTransaction implements StorageTransaction<PgQueryable> {
   async #query(args: unknown[]): Promise<any> {
     if (this.#phase === "ended") throw this.#endedError();
     if (this.#phase === "idle") {
-      const withBegin = this.#sendsPrefixed ? PrefixedQuery.of(["BEGIN"], args) : null;
+      const withBegin = this.#prefixed?.of(["BEGIN"], args) ?? null;
       if (withBegin !== null) return this.#beginWith(withBegin);
       this.#opening = this.#open();
     }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import { migrationsFingerprint, runMigrations } from "../migrate.js";
 import { PgStorage } from "../pg-storage.js";
 import { DEFAULT_SCHEMA } from "../schema-name.js";
@@ -45,7 +45,18 @@ function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** node-postgres, loaded when first needed: the rest of this entry point runs without it (on PGlite). */
+async function loadNodePostgres(): Promise<typeof pg> {
+  try {
+    const loaded = (await import("pg")) as typeof pg & { default?: typeof pg };
+    return loaded.default ?? loaded;
+  } catch (error) {
+    throw new Error("createTestDatabase needs the package pg: install it next to @underway/queue-pg", { cause: error });
+  }
+}
+
 async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const pg = await loadNodePostgres();
   const client = new pg.Client({ connectionString: testServerUrl(), application_name: "underway-test-admin" });
   client.on("error", () => undefined);
   await client.connect();
@@ -67,6 +78,7 @@ async function ensureTemplate(): Promise<string> {
       const building = `${template}_building`;
       await admin.query(`drop database if exists ${quoteIdentifier(building)} with (force)`);
       await admin.query(`create database ${quoteIdentifier(building)}`);
+      const pg = await loadNodePostgres();
       const pool = new pg.Pool({ connectionString: withDatabase(testServerUrl(), building), max: 1 });
       pool.on("error", () => undefined);
       try {
@@ -111,6 +123,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
     }
   });
   const url = withDatabase(testServerUrl(), name);
+  const pg = await loadNodePostgres();
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   pool.on("error", () => undefined);
   const schema = options.schema ?? DEFAULT_SCHEMA;
