@@ -661,7 +661,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
    * commit). On a pg.Pool only: PGlite runs one statement per query, and the group releases one
    * savepoint and marks the next in a single round trip. With `{ pipelined: true }` the attempts
    * may run side by side, their statements sent ahead of their turn on a connection in pipeline
-   * mode (see {@link GroupOpenOptions}); needs node-postgres' own clients.
+   * mode (see {@link GroupOpenOptions}); needs node-postgres' own clients, pg 8.23 or later.
    *
    * @throws {@link ConfigError} on PGlite, and for `pipelined` on clients that cannot pipeline.
    */
@@ -669,7 +669,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     if (!this.capabilities.groupCommit) throw new ConfigError("Group commit needs PgStorage on a pg.Pool; PGlite does not support it");
     if (options.pipelined === true) {
       if (!this.capabilities.groupPipeline || this.#driver.transactionOpenPipelinedGroup === undefined) {
-        throw new ConfigError("Pipelined commit groups need a pg.Pool of node-postgres' own clients (not pg-native)");
+        throw new ConfigError("Pipelined commit groups need a pg.Pool of node-postgres' own clients, pg 8.23 or later (not pg-native)");
       }
       return this.#driver.transactionOpenPipelinedGroup();
     }

@@ -60,7 +60,7 @@ export class CommitGroupRunner<Tx> {
       throw new ConfigError("groupCommit needs a storage that supports group commit (PgStorage on a pg.Pool); this one does not");
     }
     if (pipelined && storage.capabilities.groupPipeline !== true) {
-      throw new ConfigError("groupPipeline needs a storage whose commit groups can pipeline (PgStorage on a pg.Pool of node-postgres clients); this one cannot");
+      throw new ConfigError("groupPipeline needs a storage whose commit groups can pipeline (PgStorage on a pg.Pool of node-postgres clients, pg 8.23 or later); this one cannot");
     }
     this.#pipelined = pipelined;
     if (groupSize > CACHED_SUBTRANSACTIONS_PER_SESSION) {

@@ -37,7 +37,7 @@ export interface WorkerOptions {
    * that make one or two statements; an attempt's timeout includes the time its results wait for
    * the attempts before it, and statements with effects a rollback cannot undo (sequence values,
    * session-level advisory locks) may take effect more than once. Needs a storage with the
-   * `groupPipeline` capability (PgStorage on a pg.Pool of node-postgres clients). Default false.
+   * `groupPipeline` capability (PgStorage on a pg.Pool of node-postgres clients, pg 8.23 or later). Default false.
    */
   groupPipeline?: boolean;
   /** Where the worker logs. Default: warnings and errors to the console. */

@@ -44,6 +44,19 @@ interface MemberState {
 }
 
 /**
+ * Whether the clients of `pool` can pipeline: node-postgres' own client from 8.23 on, which sends a
+ * query without waiting for the one before it when its `pipeline` flag is set. Earlier versions
+ * ignore the flag and answer a group's statements one round trip at a time, which a pipelined
+ * group cannot work with, so it is not offered on them.
+ */
+export function poolClientsPipeline(pool: unknown): boolean {
+  const Client = (pool as { Client?: unknown } | null)?.Client;
+  if (typeof Client !== "function") return false;
+  const prototype = (Client as { prototype?: { _pulsePipelinedQueryQueue?: unknown } }).prototype;
+  return typeof prototype?._pulsePipelinedQueryQueue === "function";
+}
+
+/**
  * A commit group whose members run side by side (`transactionOpenGroup({ pipelined: true })`) on
  * one node-postgres connection in pipeline mode.
  *

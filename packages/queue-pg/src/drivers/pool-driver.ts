@@ -3,7 +3,7 @@ import type { Client, ClientConfig, Pool, PoolClient } from "pg";
 import { isConnectionError, mapDriverError } from "../map-driver-error.js";
 import type { PgQueryable } from "../pg-queryable.js";
 import type { DatabaseDriver, ListenConnection, RawNotification } from "./database-driver.js";
-import { PipelinedTransactionGroup } from "./pipelined-transaction-group.js";
+import { PipelinedTransactionGroup, poolClientsPipeline } from "./pipelined-transaction-group.js";
 import { PoolTransaction } from "./pool-transaction.js";
 import { prefixedQueriesFor, type PrefixedQueries } from "./prefixed-query.js";
 import type { SqlStatement } from "./sql-statement.js";
@@ -22,14 +22,14 @@ export class PoolDriver implements DatabaseDriver {
   /** Statements with commands ahead of them in one round trip; null where the clients cannot send them. */
   readonly #prefixed: PrefixedQueries | null;
 
-  /** Whether the pool's clients are node-postgres' own, which can pipeline (pg-native ones cannot). */
+  /** Whether the pool's clients can pipeline: node-postgres' own from 8.23 on (not pg-native, not earlier versions). */
   readonly pipelinesGroups: boolean;
 
   constructor(pool: Pool, logger: Logger) {
     this.#pool = pool;
     this.#logger = logger;
     this.#prefixed = prefixedQueriesFor(pool);
-    this.pipelinesGroups = this.#prefixed !== null;
+    this.pipelinesGroups = this.#prefixed !== null && poolClientsPipeline(pool);
   }
 
   async run(statement: SqlStatement, values: unknown[]): Promise<any[]> {
@@ -82,7 +82,9 @@ export class PoolDriver implements DatabaseDriver {
   }
 
   transactionOpenPipelinedGroup(): StorageTransactionGroup<PgQueryable> {
-    if (this.#prefixed === null) throw new ConfigError("A pipelined commit group needs a pool of node-postgres' own clients, which pipeline");
+    if (this.#prefixed === null || !this.pipelinesGroups) {
+      throw new ConfigError("A pipelined commit group needs a pool of node-postgres' own clients (pg 8.23 or later), which pipeline");
+    }
     return new PipelinedTransactionGroup(this.#pool, this.#prefixed);
   }
 
