@@ -13,7 +13,17 @@ const alias = [
   ...packageNames.map((name) => ({ find: new RegExp(`^@underway/${name}$`), replacement: `${root}packages/${name}/src/index.ts` })),
 ];
 
+// Tests run the sources, which import the migration files as text, as the build does (tsup's
+// `.sql` text loader in packages/queue-pg).
+const sqlAsText = {
+  name: "sql-as-text",
+  transform(code: string, id: string) {
+    return id.endsWith(".sql") ? { code: `export default ${JSON.stringify(code)};`, map: null } : undefined;
+  },
+};
+
 const shared = {
+  plugins: [sqlAsText],
   resolve: { alias },
   test: {
     testTimeout: 60_000,

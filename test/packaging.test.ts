@@ -78,7 +78,9 @@ describe("published files", () => {
 
 // `pg` is an optional peer of the Postgres storage: a project on PGlite alone installs the storage
 // and PGlite, not node-postgres. The published files are copied (not linked: a link would resolve
-// the package's own development copy of pg) into a project that has no pg at all.
+// the package's own development copy of pg) into a project that has no pg at all, and without the
+// `migrations/` folder, as a bundler that copies only code would leave them: the migrations are
+// built into the code.
 describe("a project on PGlite without pg installed", () => {
   let project: string;
 
@@ -89,7 +91,8 @@ describe("a project on PGlite without pg installed", () => {
       const target = join(project, "node_modules", "@underway", name);
       mkdirSync(target, { recursive: true });
       const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { files: string[] };
-      for (const entry of [...manifest.files, "package.json"]) cpSync(join(packageDir, entry), join(target, entry), { recursive: true });
+      const copied = [...manifest.files.filter((entry) => entry !== "migrations"), "package.json"];
+      for (const entry of copied) cpSync(join(packageDir, entry), join(target, entry), { recursive: true });
     }
     const queuePgModules = join(repoRoot, "packages", "queue-pg", "node_modules");
     mkdirSync(join(project, "node_modules", "@electric-sql"), { recursive: true });

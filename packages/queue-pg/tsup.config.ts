@@ -8,4 +8,6 @@ export default defineConfig({
   clean: true,
   shims: true,
   target: "node20",
+  // The migrations are built into the code (see src/shipped-migrations.ts).
+  loader: { ".sql": "text" },
 });

@@ -27,7 +27,8 @@ export interface SourceProcess {
 export function spawnSourceProcess(file: string, args: string[] = [], env: Record<string, string> = {}): SourceProcess {
   // `node --import tsx` keeps the script in this very process (the tsx binary would add a parent
   // process), so signals sent to `child` reach the code under test.
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+  // The migrations are imported as text, as the build inlines them.
+  const child = spawn(process.execPath, ["--import", "tsx", "--import", `${repoRoot}test/support/sql-as-text.mjs`, file, ...args], {
     cwd: repoRoot,
     env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.sources.json`, ...env },
     stdio: ["ignore", "pipe", "pipe"],

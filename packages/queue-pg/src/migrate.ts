@@ -1,13 +1,11 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Pool, PoolClient } from "pg";
 import { optionsObject } from "@underway/core";
 import { DEFAULT_SCHEMA, quoteSchemaName } from "./schema-name.js";
 import { checkedDatabase, isPglite } from "./database-kind.js";
 import { mapDriverError } from "./map-driver-error.js";
+import { SHIPPED_MIGRATION_FILES } from "./shipped-migrations.js";
 
 /** Options of {@link runMigrations}. */
 export interface MigrationOptions {
@@ -31,35 +29,17 @@ const SCHEMA_PLACEHOLDER = /\{\{schema\}\}/g;
 // Two keys, so no application lock using one int8 key can collide with ours.
 const MIGRATION_LOCK_NAMESPACE = "underway:migrations";
 
-function migrationsDirectory(): string {
-  // Found next to the package root, whether this module runs from src/, dist/ or dist/testing/.
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 4; depth += 1) {
-    const candidate = join(directory, "migrations");
-    if (existsSync(join(candidate, "0001_initial.sql"))) return candidate;
-    directory = dirname(directory);
-  }
-  throw new Error("The Underway migrations folder was not found next to @underway/queue-pg; is the package installed completely?");
-}
-
 let cachedMigrations: Migration[] | undefined;
 
 /** The migrations shipped with this package, in order. */
 export function loadMigrations(): Migration[] {
   if (cachedMigrations) return cachedMigrations;
-  const directory = migrationsDirectory();
-  cachedMigrations = readdirSync(directory)
-    .filter((file) => /^\d+_.+\.sql$/.test(file))
-    .sort()
-    .map((file) => {
-      const sql = readFileSync(join(directory, file), "utf8");
-      return {
-        version: Number.parseInt(file, 10),
-        name: file.replace(/\.sql$/, ""),
-        sql,
-        checksum: createHash("sha256").update(sql).digest("hex"),
-      };
-    });
+  cachedMigrations = SHIPPED_MIGRATION_FILES.map(({ name, sql }) => ({
+    version: Number.parseInt(name, 10),
+    name,
+    sql,
+    checksum: createHash("sha256").update(sql).digest("hex"),
+  }));
   return cachedMigrations;
 }
 

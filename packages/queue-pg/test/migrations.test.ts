@@ -1,5 +1,7 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { ConfigError } from "@underway/core";
-import { PgStorage, runMigrations } from "@underway/queue-pg";
+import { loadMigrations, PgStorage, runMigrations } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newTask } from "./support/new-task.js";
@@ -9,6 +11,19 @@ beforeAll(async () => {
   database = await createTestDatabase();
 });
 afterAll(() => database?.drop());
+
+describe("the migrations built into the package", () => {
+  it("are every file of migrations/, in order and unchanged", () => {
+    const folder = fileURLToPath(new URL("../migrations/", import.meta.url));
+    const files = readdirSync(folder).filter((file) => file.endsWith(".sql")).sort();
+    expect(files.length).toBeGreaterThan(0);
+    expect(loadMigrations().map((migration) => `${migration.name}.sql`)).toEqual(files);
+    for (const migration of loadMigrations()) {
+      expect(migration.sql, migration.name).toBe(readFileSync(`${folder}${migration.name}.sql`, "utf8"));
+      expect(migration.version, migration.name).toBe(Number.parseInt(migration.name, 10));
+    }
+  });
+});
 
 describe("runMigrations", () => {
   it("lets 5 concurrent runs succeed, applying each migration once", async () => {
