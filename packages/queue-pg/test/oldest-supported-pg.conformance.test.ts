@@ -5,7 +5,7 @@ import { PgStorage, type PgQueryable } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawReads } from "./support/raw-reads.js";
+import { poolHarness } from "./support/pool-harness.js";
 
 // The storage on the oldest node-postgres its peer range admits (pg 8.11.0, installed under
 // another name): the whole conformance suite, a transaction's first statement sent with BEGIN
@@ -29,28 +29,7 @@ it("is pg 8.11.0", () => {
   expect(createRequire(import.meta.url)("pg-oldest-supported/package.json").version).toBe("8.11.0");
 });
 
-runStorageConformance<PgQueryable>("PgStorage (pg.Pool of pg 8.11.0)", async ({ clock }) => {
-  const storage = new PgStorage(pool, { clock });
-  return {
-    storage,
-    raw: rawReads(pool),
-    async withTransaction(body) {
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
-        const result = await body(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK");
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
-    teardown: () => storage.close(),
-  };
-});
+runStorageConformance<PgQueryable>("PgStorage (pg.Pool of pg 8.11.0)", async (options) => poolHarness(pool, options));
 
 describe("transactions on pg 8.11.0", () => {
   const notes = async () => (await pool.query("select body from note order by body")).rows.map((row: { body: string }) => row.body);
