@@ -42,8 +42,13 @@ export default defineConfig({
       })),
       {
         ...shared,
-        test: { ...shared.test, name: "repo", root, include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, "test/chaos/**"] },
+        test: { ...shared.test, name: "repo", root, include: ["test/**/*.test.ts"], exclude: [...configDefaults.exclude, "test/chaos/**", "test/pgbouncer/**"] },
       },
+      // Underway behind a real PgBouncer in transaction mode: `pnpm test:pgbouncer` (and .ci/run,
+      // which installs PgBouncer), kept out of `pnpm test` so that it needs nothing beyond Postgres.
+      ...(process.env.UNDERWAY_PGBOUNCER_TESTS === "1"
+        ? [{ ...shared, test: { ...shared.test, name: "pgbouncer", root, include: ["test/pgbouncer/**/*.test.ts"] } }]
+        : []),
       {
         ...shared,
         // Real processes killed and paused on a shared 2-core machine: the scenarios run one file at

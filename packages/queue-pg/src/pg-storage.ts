@@ -52,11 +52,11 @@ import {
   type TaskRetryParams,
 } from "@underway/core";
 import type { PGlite } from "@electric-sql/pglite";
-import type { Pool } from "pg";
+import type { ClientConfig, Pool } from "pg";
 import { checkedDatabase, isPglite } from "./database-kind.js";
 import type { DatabaseDriver } from "./drivers/database-driver.js";
 import { PgliteDriver } from "./drivers/pglite-driver.js";
-import { PoolDriver } from "./drivers/pool-driver.js";
+import { PoolDriver, type PoolConnectionOptions } from "./drivers/pool-driver.js";
 import type { SqlStatement } from "./drivers/sql-statement.js";
 import { NotificationListener } from "./listener.js";
 import { mapDriverError, sqlState } from "./map-driver-error.js";
@@ -97,9 +97,32 @@ export interface PgStorageOptions {
    * those storages had a subscription open.
    */
   logger?: Logger;
+  /**
+   * Whether statements run as named prepared statements, parsed and planned once per connection
+   * (on a `pg.Pool`). Default true. Set false behind a pooler in transaction mode that does not keep
+   * prepared statements across transactions (PgBouncer before 1.21, or 1.21 and later without
+   * `max_prepared_statements`): every statement is then sent unnamed and planned each time.
+   * Refused on PGlite.
+   */
+  preparedStatements?: boolean;
+  /**
+   * Where the connections that need a session of their own connect (on a `pg.Pool`): the one that
+   * listens for notifications and those that hold a scheduler's leadership lock. A connection string
+   * or node-postgres client options. Default: the pool's own options. Behind a pooler in
+   * transaction mode, point it at the server itself (a session-mode port or a direct address):
+   * LISTEN and session advisory locks do not survive a pooler that hands a session's statements to
+   * different server connections. Refused on PGlite.
+   */
+  sessionConnection?: string | ClientConfig;
 }
 
-const PG_STORAGE_OPTION_NAMES: OptionNames<PgStorageOptions> = { schema: true, clock: true, logger: true };
+const PG_STORAGE_OPTION_NAMES: OptionNames<PgStorageOptions> = {
+  schema: true,
+  clock: true,
+  logger: true,
+  preparedStatements: true,
+  sessionConnection: true,
+};
 
 // Rows per enqueue statement: bounded so one message stays a few megabytes; the parameter count
 // is constant (one array per column) whatever the size.
@@ -174,6 +197,8 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   /** The pool or PGlite instance given, which keys the shared listener with the schema. */
   readonly #database: Pool | PGlite;
   readonly #logger: Logger;
+  /** How the pool's connections are used (prepared statements, where session connections go). */
+  readonly #connectionOptions: PoolConnectionOptions;
   /** The subscriptions opened through this storage and not closed yet; `close()` closes them. */
   readonly #subscriptions = new Set<StorageSubscription>();
   /** How many times `close()` was called, so a subscription that opened meanwhile is closed too. */
@@ -181,11 +206,16 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 
   constructor(database: Pool | PGlite, options: PgStorageOptions = {}) {
     checkedDatabase(database, "new PgStorage(database)");
-    const { schema = DEFAULT_SCHEMA, clock, logger: loggerOption } = optionsObject(options, "new PgStorage(database, options)", PG_STORAGE_OPTION_NAMES);
+    const { schema = DEFAULT_SCHEMA, clock, logger: loggerOption, preparedStatements, sessionConnection } = optionsObject(
+      options,
+      "new PgStorage(database, options)",
+      PG_STORAGE_OPTION_NAMES,
+    );
     const quoted = quoteSchemaName(schema);
     this.#quotedSchema = quoted;
     const logger = checkedLogger(loggerOption ?? defaultLogger, "PgStorage's logger");
-    this.#driver = driverFor(database, logger);
+    this.#connectionOptions = checkedConnectionOptions(database, preparedStatements, sessionConnection);
+    this.#driver = driverFor(database, logger, this.#connectionOptions);
     this.#database = database;
     this.#logger = logger;
     this.schema = schema;
@@ -621,7 +651,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const notificationListener = sharedNotificationListener(
       this.#database,
       this.schema,
-      () => new NotificationListener(driverFor(this.#database, this.#logger), this.#channels, this.#logger),
+      () => new NotificationListener(driverFor(this.#database, this.#logger, this.#connectionOptions), this.#channels, this.#logger),
     );
     let shared: StorageSubscription;
     try {
@@ -691,8 +721,28 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
 }
 
 /** The driver of `database`, checked to be a pg.Pool or a PGlite instance. */
-function driverFor(database: Pool | PGlite, logger: Logger): DatabaseDriver {
-  return isPglite(database) ? new PgliteDriver(database) : new PoolDriver(database, logger);
+function driverFor(database: Pool | PGlite, logger: Logger, connectionOptions: PoolConnectionOptions): DatabaseDriver {
+  return isPglite(database) ? new PgliteDriver(database) : new PoolDriver(database, logger, connectionOptions);
+}
+
+/** `preparedStatements` and `sessionConnection`, checked: a boolean, and a connection string or options, for a pool only. */
+function checkedConnectionOptions(database: Pool | PGlite, preparedStatements: unknown, sessionConnection: unknown): PoolConnectionOptions {
+  if (isPglite(database) && (preparedStatements !== undefined || sessionConnection !== undefined)) {
+    throw new ConfigError("preparedStatements and sessionConnection apply to a pg.Pool; PGlite runs in this process, with no pooler in front of it");
+  }
+  if (preparedStatements !== undefined && typeof preparedStatements !== "boolean") {
+    throw new ConfigError(`PgStorage's preparedStatements must be true or false, got ${String(preparedStatements)}`);
+  }
+  let session: ClientConfig | undefined;
+  if (typeof sessionConnection === "string") {
+    if (sessionConnection.trim() === "") throw new ConfigError("PgStorage's sessionConnection must not be an empty connection string");
+    session = { connectionString: sessionConnection };
+  } else if (typeof sessionConnection === "object" && sessionConnection !== null && !Array.isArray(sessionConnection)) {
+    session = { ...(sessionConnection as ClientConfig) };
+  } else if (sessionConnection !== undefined) {
+    throw new ConfigError(`PgStorage's sessionConnection must be a connection string or node-postgres client options, got ${sessionConnection === null ? "null" : typeof sessionConnection}`);
+  }
+  return { preparedStatements: preparedStatements ?? true, sessionConnection: session };
 }
 
 /**

@@ -13,7 +13,19 @@ export const LISTENER_APPLICATION_NAME = "underway-listener";
 /** The `application_name` of leadership lock connections. */
 export const LOCK_APPLICATION_NAME = "underway-lock";
 
-/** The node-postgres driver: statements run as named prepared statements on the pool. */
+/** How a {@link PoolDriver} uses connections (PgStorage's `preparedStatements` and `sessionConnection`). */
+export interface PoolConnectionOptions {
+  /** Statements run as named prepared statements; when false they are sent unnamed. */
+  readonly preparedStatements: boolean;
+  /** Where connections that need a session of their own connect; undefined: the pool's options. */
+  readonly sessionConnection: ClientConfig | undefined;
+}
+
+/**
+ * The node-postgres driver: statements run as named prepared statements on the pool (unnamed
+ * ones with `preparedStatements: false`); the listening connection and leadership locks get
+ * connections of their own.
+ */
 export class PoolDriver implements DatabaseDriver {
   readonly kind = "pg" as const;
   #pool: Pool;
@@ -25,22 +37,30 @@ export class PoolDriver implements DatabaseDriver {
   /** Whether the pool's clients can pipeline: node-postgres' own from 8.23 on (not pg-native, not earlier versions). */
   readonly pipelinesGroups: boolean;
 
-  constructor(pool: Pool, logger: Logger) {
+  readonly #connectionOptions: PoolConnectionOptions;
+
+  constructor(pool: Pool, logger: Logger, connectionOptions: PoolConnectionOptions) {
     this.#pool = pool;
     this.#logger = logger;
+    this.#connectionOptions = connectionOptions;
     this.#prefixed = prefixedQueriesFor(pool);
     this.pipelinesGroups = this.#prefixed !== null && poolClientsPipeline(pool);
   }
 
   async run(statement: SqlStatement, values: unknown[]): Promise<any[]> {
-    const result = await this.#pool.query({ name: statement.name, text: statement.text, values });
+    const result = await this.#pool.query(this.#config(statement, values));
     return result.rows;
   }
 
   async runOn(queryable: PgQueryable, statement: SqlStatement, values: unknown[]): Promise<any[]> {
-    const query = queryable.query as unknown as (config: { name: string; text: string; values: unknown[] }) => Promise<{ rows: any[] }>;
-    const result = await query.call(queryable, { name: statement.name, text: statement.text, values });
+    const query = queryable.query as unknown as (config: { name?: string; text: string; values: unknown[] }) => Promise<{ rows: any[] }>;
+    const result = await query.call(queryable, this.#config(statement, values));
     return result.rows;
+  }
+
+  /** The query config of `statement`: named (prepared once per connection) unless prepared statements are off. */
+  #config(statement: SqlStatement, values: unknown[]): { name?: string; text: string; values: unknown[] } {
+    return this.#connectionOptions.preparedStatements ? { name: statement.name, text: statement.text, values } : { text: statement.text, values };
   }
 
   async withTransaction<T>(work: (queryable: PgQueryable) => Promise<T>): Promise<T> {
@@ -162,7 +182,8 @@ export class PoolDriver implements DatabaseDriver {
 
   async #connectDedicated(applicationName: string): Promise<Client> {
     const pool = this.#pool as Pool & { Client: new (config: ClientConfig) => Client; options: ClientConfig };
-    const client = new pool.Client({ ...pool.options, application_name: applicationName });
+    const config = this.#connectionOptions.sessionConnection ?? pool.options;
+    const client = new pool.Client({ ...config, application_name: applicationName });
     // A dedicated connection that errors must never take the process down; owners watch 'end'.
     client.on("error", (error: Error) => this.#logger.debug({ error, applicationName }, "dedicated connection error"));
     try {

@@ -1,11 +1,14 @@
 import type { ConformanceHarness, ConformanceOptions } from "@underway/core/conformance";
-import { PgStorage, type PgQueryable } from "@underway/queue-pg";
+import { PgStorage, type PgQueryable, type PgStorageOptions } from "@underway/queue-pg";
 import type pg from "pg";
 import { rawReads } from "./raw-reads.js";
 
-/** The conformance harness of a PgStorage on `pool`: raw reads and transactions of the pool's own. */
-export function poolHarness(pool: pg.Pool, { clock }: ConformanceOptions): ConformanceHarness<PgQueryable> {
-  const storage = new PgStorage(pool, { clock });
+/**
+ * The conformance harness of a PgStorage on `pool` (with `storageOptions` besides the clock): raw
+ * reads and transactions of the pool's own.
+ */
+export function poolHarness(pool: pg.Pool, { clock }: ConformanceOptions, storageOptions: PgStorageOptions = {}): ConformanceHarness<PgQueryable> {
+  const storage = new PgStorage(pool, { ...storageOptions, clock });
   return {
     storage,
     raw: rawReads(pool),
