@@ -1,10 +1,11 @@
 import { runStorageConformance } from "@underway/core/conformance";
-import { Queue, type Clock, type Task } from "@underway/core";
-import { PgStorage, type PgQueryable } from "@underway/queue-pg";
+import { Queue, type Task } from "@underway/core";
+import { PgStorage, type PgQueryable, type PgStorageOptions } from "@underway/queue-pg";
 import { createEffectsTable, createTestDatabase, effectStats, insertEffect, type TestDatabase } from "@underway/queue-pg/testing";
 import { Worker } from "@underway/worker";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poolHarness } from "../../packages/queue-pg/test/support/pool-harness.js";
 import { startPrivatePgBouncer, type PrivatePgBouncer } from "../support/private-pgbouncer.js";
 
 // Behind PgBouncer in transaction pooling mode (1.18, Debian's: no prepared statements across
@@ -28,35 +29,18 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function storageThroughBouncer(clock?: Clock): PgStorage {
-  return new PgStorage(pool, { clock, preparedStatements: false, sessionConnection: database.url });
+/** What a storage behind the pooler needs: no prepared statements, session connections to the server. */
+function connectionOptions(): PgStorageOptions {
+  return { preparedStatements: false, sessionConnection: database.url };
 }
 
-runStorageConformance<PgQueryable>("PgStorage behind PgBouncer in transaction mode", async ({ clock }) => {
-  const storage = storageThroughBouncer(clock);
-  return {
-    storage,
-    async withTransaction(body) {
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
-        const result = await body(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK");
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
-    teardown: () => storage.close(),
-  };
-});
+runStorageConformance<PgQueryable>("PgStorage behind PgBouncer in transaction mode", async (options) =>
+  poolHarness(pool, options, connectionOptions()),
+);
 
 describe("a worker behind PgBouncer in transaction mode", () => {
   it("drains tasks exactly once, half of them writing through cx.tx, woken by notifications", async () => {
-    const storage = storageThroughBouncer();
+    const storage = new PgStorage(pool, connectionOptions());
     const queue = await Queue.builder<{ n: number }>().name("behind-pgbouncer").storage(storage).build();
     const task: Task<{ n: number }, number, PgQueryable> = {
       async execute(cx, { n }) {

@@ -1,8 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../packages/worker/test/support/private-postgres.js";
 
 /** A PgBouncer in transaction pooling mode, owned by one test file, in front of the test server. */
 export interface PrivatePgBouncer {
@@ -10,17 +11,6 @@ export interface PrivatePgBouncer {
   urlThrough(url: string): string;
   /** Stops the pooler and deletes its directory. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 async function accepts(port: number): Promise<boolean> {

@@ -28,7 +28,8 @@ function asPostgresUser(command: string): void {
   else execFileSync("sh", ["-c", command], { stdio: "pipe" });
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on, for a server a test starts. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
