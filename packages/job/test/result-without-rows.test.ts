@@ -22,8 +22,13 @@ function doublingJob({ ttlMs = TASK_DEFAULTS.ttlMs } = {}) {
     .build();
 }
 
+/**
+ * Starts `job`'s worker and scheduler. The worker never prunes (`pruneIntervalMs: 0`): the tests
+ * prune runs of TTL 0 themselves, once they have read them; a worker's own prune, a second after
+ * it starts, could take a run away before result() has seen it end.
+ */
 function start(job: { start: Job<unknown, PgQueryable, unknown, unknown>["start"] }): JobHandle {
-  const handle = job.start({ worker: { pollIntervalMs: 1_000 } });
+  const handle = job.start({ worker: { pollIntervalMs: 1_000, pruneIntervalMs: 0 } });
   testDatabase.handles.push(handle);
   return handle;
 }
