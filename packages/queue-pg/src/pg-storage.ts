@@ -111,7 +111,9 @@ export interface PgStorageOptions {
    * or node-postgres client options. Default: the pool's own options. Behind a pooler in
    * transaction mode, point it at the server itself (a session-mode port or a direct address):
    * LISTEN and session advisory locks do not survive a pooler that hands a session's statements to
-   * different server connections. Refused on PGlite.
+   * different server connections. The listening connection is shared by every storage on the same
+   * pool and schema and connects as the storage whose subscription opened it says (as for
+   * `logger`): give the storages of one pool the same `sessionConnection`. Refused on PGlite.
    */
   sessionConnection?: string | ClientConfig;
 }
