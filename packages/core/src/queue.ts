@@ -81,7 +81,7 @@ export interface PrepareOptions {
 export class Queue<Input = unknown, Tx = unknown> {
   /** The queue's name. */
   readonly name: string;
-  /** Where tasks that fail for good are moved, or null. */
+  /** Where tasks that fail for good are moved, or null: as recorded when the queue was built. */
   readonly deadLetterQueueName: string | null;
   /** The storage the queue lives in. */
   readonly storage: StorageAdapter<Tx>;
@@ -283,10 +283,14 @@ export class Queue<Input = unknown, Tx = unknown> {
 /**
  * Builds a {@link Queue}: `.name()`, optionally `.deadLetterQueue()`, `.storage()`, then
  * `await .build()`, which registers the queue (and its dead-letter queue) in the storage.
+ *
+ * The dead-letter queue is recorded with the queue, for every process. A builder that does not
+ * call `.deadLetterQueue()` keeps the one recorded (a process that only enqueues need not repeat
+ * it); `.deadLetterQueue(null)` removes it.
  */
 export class QueueBuilder<Input = unknown, Tx = unknown> {
   #name: string | undefined;
-  #deadLetterQueueName: string | null = null;
+  #deadLetterQueueName: string | null | undefined;
   #storage: StorageAdapter<Tx> | undefined;
 
   /** The queue's name: 1–128 characters, no whitespace or control characters. */
@@ -295,9 +299,12 @@ export class QueueBuilder<Input = unknown, Tx = unknown> {
     return this;
   }
 
-  /** Where tasks that fail for good are moved. */
-  deadLetterQueue(name: string): this {
-    this.#deadLetterQueueName = validateQueueName(name, "dead-letter queue name");
+  /**
+   * Where tasks that fail for good are moved; null: nowhere, they stay failed in this queue. Left
+   * out, the queue keeps the dead-letter queue recorded for it (none for a new queue).
+   */
+  deadLetterQueue(name: string | null): this {
+    this.#deadLetterQueueName = name === null ? null : validateQueueName(name, "dead-letter queue name");
     return this;
   }
 
@@ -318,8 +325,12 @@ export class QueueBuilder<Input = unknown, Tx = unknown> {
     if (this.#deadLetterQueueName === this.#name) {
       throw new ConfigError("A queue cannot be its own dead-letter queue");
     }
-    await this.#storage.queueUpsert({ queueName: this.#name, deadLetterQueueName: this.#deadLetterQueueName });
-    return Queue.create<Input, Tx>(this.#name, this.#deadLetterQueueName, this.#storage);
+    const deadLetterQueueName = this.#deadLetterQueueName;
+    const registered = await this.#storage.queueUpsert({
+      queueName: this.#name,
+      ...(deadLetterQueueName === undefined ? {} : { deadLetterQueueName }),
+    });
+    return Queue.create<Input, Tx>(this.#name, registered.deadLetterQueueName, this.#storage);
   }
 }
 

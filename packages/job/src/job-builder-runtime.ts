@@ -26,7 +26,7 @@ export class JobBuilderImpl<State, Tx> {
   #state: State | undefined;
   readonly #steps: Array<StepDefinition<State, Tx>> = [];
   #name: string | undefined;
-  #deadLetterQueueName: string | undefined;
+  #deadLetterQueueName: string | null | undefined;
   #storage: StorageAdapter<Tx> | undefined;
   #queue: Queue<JobEnvelope, Tx> | undefined;
   #dedupeKeyOf: ((input: unknown) => string | null | undefined) | undefined;
@@ -88,8 +88,8 @@ export class JobBuilderImpl<State, Tx> {
     return this;
   }
 
-  deadLetterQueue(name: string): this {
-    this.#deadLetterQueueName = validateQueueName(name, "dead-letter queue name");
+  deadLetterQueue(name: string | null): this {
+    this.#deadLetterQueueName = name === null ? null : validateQueueName(name, "dead-letter queue name");
     return this;
   }
 

@@ -70,10 +70,11 @@ export interface CompleteJobBuilder<State, Tx, Input, Result, StepInput>
    */
   dedupeKey(key: string | ((input: Input) => string | null | undefined)): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
   /**
-   * Where steps that fail for good are moved. With `.queue(...)`, it must be that queue's own
-   * dead-letter queue (`build()` throws a `ConfigError` otherwise).
+   * Where steps that fail for good are moved; null: nowhere. Left out, the job's queue keeps the
+   * dead-letter queue recorded for it (none for a new queue). With `.queue(...)`, it must be that
+   * queue's own dead-letter queue (`build()` throws a `ConfigError` otherwise).
    */
-  deadLetterQueue(name: string): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
+  deadLetterQueue(name: string | null): CompleteJobBuilder<State, Tx, Input, Result, StepInput>;
   /**
    * The storage to create the job's queue in (with `.name(...)`). With `.queue(...)`, it must be
    * that queue's storage (`build()` throws a `ConfigError` otherwise).

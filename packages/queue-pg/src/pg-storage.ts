@@ -28,6 +28,7 @@ import {
   type LeaderLock,
   type Logger,
   type NewTask,
+  type QueueRegistration,
   type QueueUpsertParams,
   type RetryOutcome,
   type ScheduleFireOutcome,
@@ -266,8 +267,9 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     }
   }
 
-  async queueUpsert({ queueName, deadLetterQueueName, tx }: QueueUpsertParams<PgQueryable>): Promise<void> {
-    await this.#run("queueUpsert", this.#statements.queueUpsert, [this.#now(), queueName, deadLetterQueueName ?? null, deadLetterQueueName !== undefined], tx);
+  async queueUpsert({ queueName, deadLetterQueueName, tx }: QueueUpsertParams<PgQueryable>): Promise<QueueRegistration> {
+    const rows = await this.#run("queueUpsert", this.#statements.queueUpsert, [this.#now(), queueName, deadLetterQueueName ?? null, deadLetterQueueName !== undefined], tx);
+    return { deadLetterQueueName: (rows[0]?.dlq_name as string | null | undefined) ?? null };
   }
 
   async taskEnqueue({ queueName, tasks, tx }: TaskEnqueueParams<PgQueryable>): Promise<EnqueueOutcome[]> {

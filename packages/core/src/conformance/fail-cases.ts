@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Queue } from "../queue.js";
 import type { ConformanceFixture } from "./conformance-fixture.js";
 
 /** Fail: the task ends `failed` with its message, and moves with its attempts to the dead-letter queue. */
@@ -59,6 +60,31 @@ export function failCases<Tx>(f: ConformanceFixture<Tx>): void {
       const dropped = await f.enqueueOne({}, queueName);
       expect(await f.storage.taskFail({ ...f.ref(await f.claimOne(queueName)), errorMessage: "dropped" })).toEqual({ state: "failed", deadLetterQueueName: null });
       expect(await f.existingTask(dropped.id)).toMatchObject({ state: "failed", queueName });
+    });
+
+    it("resolves registration to the dead-letter queue recorded after it", async () => {
+      const queueName = `${f.queueName}-registration`;
+      expect(await f.storage.queueUpsert({ queueName })).toEqual({ deadLetterQueueName: null });
+      expect(await f.storage.queueUpsert({ queueName, deadLetterQueueName: f.deadLetterQueueName })).toEqual({ deadLetterQueueName: f.deadLetterQueueName });
+      expect(await f.storage.queueUpsert({ queueName })).toEqual({ deadLetterQueueName: f.deadLetterQueueName });
+      expect(await f.storage.queueUpsert({ queueName, deadLetterQueueName: null })).toEqual({ deadLetterQueueName: null });
+      expect(await f.storage.queueUpsert({ queueName })).toEqual({ deadLetterQueueName: null });
+    });
+
+    it("keeps the dead-letter queue when a Queue is built without one, as a process that only enqueues does", async () => {
+      const queueName = `${f.queueName}-built`;
+      const worker = await Queue.builder().name(queueName).deadLetterQueue(f.deadLetterQueueName).storage(f.storage).build();
+      const enqueuer = await Queue.builder().name(queueName).storage(f.storage).build();
+      expect([worker.deadLetterQueueName, enqueuer.deadLetterQueueName]).toEqual([f.deadLetterQueueName, f.deadLetterQueueName]);
+      const kept = await f.enqueueOne({}, queueName);
+      expect(await f.storage.taskFail({ ...f.ref(await f.claimOne(queueName)), errorMessage: "kept" })).toMatchObject({ deadLetterQueueName: f.deadLetterQueueName });
+      expect((await f.existingTask(kept.id)).queueName).toBe(f.deadLetterQueueName);
+
+      const removed = await Queue.builder().name(queueName).deadLetterQueue(null).storage(f.storage).build();
+      expect(removed.deadLetterQueueName).toBeNull();
+      const inPlace = await f.enqueueOne({}, queueName);
+      expect(await f.storage.taskFail({ ...f.ref(await f.claimOne(queueName)), errorMessage: "in place" })).toEqual({ state: "failed", deadLetterQueueName: null });
+      expect(await f.existingTask(inPlace.id)).toMatchObject({ state: "failed", queueName });
     });
   });
 }

@@ -59,9 +59,10 @@ export interface StorageAdapter<Tx = unknown> {
    * Registers a queue (idempotent) and records its dead-letter queue, which is registered too.
    * Tasks that fail for good in `queueName` are moved to `deadLetterQueueName` when it is set.
    * Registering a queue again replaces its dead-letter queue (null: none), or keeps it when
-   * `deadLetterQueueName` is left out.
+   * `deadLetterQueueName` is left out. Resolves to the queue as recorded after the call, so a
+   * caller that left the dead-letter queue out learns the one in force.
    */
-  queueUpsert(params: QueueUpsertParams<Tx>): Promise<void>;
+  queueUpsert(params: QueueUpsertParams<Tx>): Promise<QueueRegistration>;
 
   /**
    * Writes tasks, all or nothing, and returns one outcome per task in input order.
@@ -296,6 +297,12 @@ export interface QueueUpsertParams<Tx> {
   deadLetterQueueName?: string | null;
   /** The caller's transaction: the write is made in it and is visible only once it commits. */
   tx?: Tx;
+}
+
+/** What {@link StorageAdapter.queueUpsert} resolves to: the queue as recorded after the call. */
+export interface QueueRegistration {
+  /** Where tasks that fail for good in the queue are moved, or null when they stay in it. */
+  deadLetterQueueName: string | null;
 }
 
 /** Parameters of {@link StorageAdapter.taskEnqueue}. */

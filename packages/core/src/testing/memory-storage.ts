@@ -24,6 +24,7 @@ import type {
   FailOutcome,
   HeartbeatOutcome,
   LeaderLock,
+  QueueRegistration,
   QueueUpsertParams,
   RetryOutcome,
   ScheduleFireOutcome,
@@ -117,12 +118,13 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     this.#logger = checkedLogger(logger ?? defaultLogger, "MemoryStorage's logger");
   }
 
-  async queueUpsert({ queueName, deadLetterQueueName, tx }: QueueUpsertParams<MemoryTransactionHandle>): Promise<void> {
-    this.#write(tx, (state) => {
+  async queueUpsert({ queueName, deadLetterQueueName, tx }: QueueUpsertParams<MemoryTransactionHandle>): Promise<QueueRegistration> {
+    return this.#write(tx, (state) => {
       const existing = state.queues.get(queueName);
       const deadLetter = deadLetterQueueName === undefined ? (existing?.deadLetterQueueName ?? null) : deadLetterQueueName;
       state.queues.set(queueName, { deadLetterQueueName: deadLetter });
       if (deadLetter !== null && !state.queues.has(deadLetter)) state.queues.set(deadLetter, { deadLetterQueueName: null });
+      return { deadLetterQueueName: deadLetter };
     });
   }
 

@@ -4,7 +4,8 @@ import { NOW } from "./sql-fragments.js";
 /**
  * Values: `$1` now, `$2` queue, `$3` dead-letter queue or null, `$4` whether `$3` was given (when
  * not, an existing queue keeps its dead-letter queue). Registers the dead-letter queue first (the
- * foreign key is checked at the end of the statement), then the queue.
+ * foreign key is checked at the end of the statement), then the queue. Row: the queue's
+ * `dlq_name` as recorded after the statement; `updated_at` moves only when it changed.
  */
 export function queueUpsertStatement(schema: string): SqlStatement {
   return sqlStatement(`
@@ -15,6 +16,9 @@ export function queueUpsertStatement(schema: string): SqlStatement {
     )
     insert into ${schema}.task_queue as q (name, dlq_name, created_at, updated_at)
     values ($2, $3, ${NOW}, ${NOW})
-    on conflict (name) do update set dlq_name = excluded.dlq_name, updated_at = excluded.updated_at
-      where $4::bool and q.dlq_name is distinct from excluded.dlq_name`);
+    on conflict (name) do update
+      set dlq_name = case when $4::bool then excluded.dlq_name else q.dlq_name end,
+          updated_at = case when $4::bool and q.dlq_name is distinct from excluded.dlq_name
+            then excluded.updated_at else q.updated_at end
+    returning q.dlq_name`);
 }
