@@ -93,6 +93,10 @@ describe("options of another name are refused with a ConfigError, before anythin
     const run = job.get(SOME_TASK_ID);
     await expectMisspelt(() => run.result({ timeout: 10 } as never), "timeout");
     await expectMisspelt(() => run.retry({ attempt: 2 } as never), "attempt");
+    const pending = await job.enqueue(undefined);
+    await expectMisspelt(() => pending.cancel({ txx: {} } as never), "txx");
+    await expect(pending.cancel(null as never)).rejects.toThrow(ConfigError);
+    expect(await pending.status()).toMatchObject({ state: "pending" });
   });
 
   it("by the storages and the migrations", async () => {

@@ -105,9 +105,12 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    * and no later step is enqueued.
    *
    * @returns true when something was cancelled or asked to stop; false when the run had finished.
+   * @throws ConfigError when `options` is not an object or names an option other than `tx`;
+   * nothing changes.
    */
-  cancel(options: { tx?: Tx } = {}): Promise<boolean> {
-    return this.#queue.storage.taskCancel({ queueName: this.#queue.name, correlationId: this.id, ...(options.tx === undefined ? {} : { tx: options.tx }) });
+  async cancel(options: { tx?: Tx } = {}): Promise<boolean> {
+    const { tx } = optionsObject(options, "cancel()", { tx: true });
+    return this.#queue.storage.taskCancel({ queueName: this.#queue.name, correlationId: this.id, ...(tx === undefined ? {} : { tx }) });
   }
 
   /**
