@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -81,23 +81,33 @@ describe("published files", () => {
 // the package's own development copy of pg) into a project that has no pg at all, and without the
 // `migrations/` folder, as a bundler that copies only code would leave them: the migrations are
 // built into the code.
+/**
+ * A project in a temporary folder holding the published files of core and queue-pg (without the
+ * migrations folder) and, linked from the workspace, drizzle-orm and the other packages named.
+ */
+function storageOnlyProject(prefix: string, linked: string[]): string {
+  const project = mkdtempSync(join(tmpdir(), prefix));
+  for (const name of ["core", "queue-pg"]) {
+    const packageDir = join(repoRoot, "packages", name);
+    const target = join(project, "node_modules", "@underway", name);
+    mkdirSync(target, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { files: string[] };
+    const copied = [...manifest.files.filter((entry) => entry !== "migrations"), "package.json"];
+    for (const entry of copied) cpSync(join(packageDir, entry), join(target, entry), { recursive: true });
+  }
+  const queuePgModules = join(repoRoot, "packages", "queue-pg", "node_modules");
+  for (const name of ["drizzle-orm", ...linked]) {
+    mkdirSync(dirname(join(project, "node_modules", name)), { recursive: true });
+    symlinkSync(join(queuePgModules, name), join(project, "node_modules", name), "dir");
+  }
+  return project;
+}
+
 describe("a project on PGlite without pg installed", () => {
   let project: string;
 
   beforeAll(() => {
-    project = mkdtempSync(join(tmpdir(), "underway-pglite-only-"));
-    for (const name of ["core", "queue-pg"]) {
-      const packageDir = join(repoRoot, "packages", name);
-      const target = join(project, "node_modules", "@underway", name);
-      mkdirSync(target, { recursive: true });
-      const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { files: string[] };
-      const copied = [...manifest.files.filter((entry) => entry !== "migrations"), "package.json"];
-      for (const entry of copied) cpSync(join(packageDir, entry), join(target, entry), { recursive: true });
-    }
-    const queuePgModules = join(repoRoot, "packages", "queue-pg", "node_modules");
-    mkdirSync(join(project, "node_modules", "@electric-sql"), { recursive: true });
-    symlinkSync(join(queuePgModules, "drizzle-orm"), join(project, "node_modules", "drizzle-orm"), "dir");
-    symlinkSync(join(queuePgModules, "@electric-sql", "pglite"), join(project, "node_modules", "@electric-sql", "pglite"), "dir");
+    project = storageOnlyProject("underway-pglite-only-", ["@electric-sql/pglite"]);
   });
 
   afterAll(() => rmSync(project, { recursive: true, force: true }));
@@ -178,6 +188,32 @@ export async function consumer(): Promise<void> {
   await receipts.enqueue({ key: "x" });
 }
 `;
+
+describe("a project with neither pg nor PGlite installed", () => {
+  let project: string;
+
+  beforeAll(() => {
+    project = storageOnlyProject("underway-no-driver-", []);
+  });
+
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it("gets a ConfigError naming the package to install from openEmbeddedPostgres", () => {
+    const script = `
+      const { openEmbeddedPostgres } = require("@underway/queue-pg");
+      const { ConfigError } = require("@underway/core");
+      openEmbeddedPostgres().then(
+        () => console.log(JSON.stringify({ opened: true })),
+        (error) => console.log(JSON.stringify({ configError: error instanceof ConfigError, message: error.message })),
+      );
+    `;
+    const output = execFileSync(process.execPath, ["-e", script], { cwd: project, encoding: "utf8" });
+    expect(JSON.parse(output.trim().split("\n").pop()!)).toEqual({
+      configError: true,
+      message: expect.stringContaining("@electric-sql/pglite"),
+    });
+  });
+});
 
 describe("built declarations", () => {
   it("type-check a consumer's code as an ES module and as CommonJS", () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, Queue, RetryPolicy, type Task } from "@underway/core";
 import { MemoryStorage } from "@underway/core/testing";
 import { Job, To } from "@underway/job";
-import { PgStorage, runMigrations } from "@underway/queue-pg";
+import { openEmbeddedPostgres, PgStorage, runMigrations } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { Scheduler, ZonedSchedule } from "@underway/scheduler";
 import { gracefulShutdown, Worker } from "@underway/worker";
@@ -102,6 +102,8 @@ describe("options of another name are refused with a ConfigError, before anythin
   it("by the storages and the migrations", async () => {
     await expectMisspelt(() => new MemoryStorage({ clok: { now: () => new Date() } } as never), "clok");
     await expectMisspelt(() => new PgStorage(db.pool, { schemaName: "jobs" } as never), "schemaName");
+    await expectMisspelt(() => openEmbeddedPostgres({ dataDr: "data" } as never), "dataDr");
+    await expect(openEmbeddedPostgres({ dataDir: 42 } as never)).rejects.toThrow(ConfigError);
     await expectMisspelt(() => runMigrations(db.pool, { schemaName: "misspelt_schema" } as never), "schemaName");
     const schemas = await db.pool.query("select 1 from information_schema.schemata where schema_name = 'misspelt_schema'");
     expect(schemas.rowCount).toBe(0);

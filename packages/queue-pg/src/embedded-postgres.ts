@@ -1,4 +1,5 @@
 import type { PGlite } from "@electric-sql/pglite";
+import { ConfigError, optionsObject } from "@underway/core";
 
 /** Options of {@link openEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -11,6 +12,9 @@ export interface EmbeddedPostgresOptions {
  * where no server is at hand; pass a `dataDir` to make it durable. Needs the optional peer
  * dependency `@electric-sql/pglite`.
  *
+ * @throws ConfigError when `@electric-sql/pglite` is not installed, when `options` is not an
+ * object or names an option other than `dataDir`, or when `dataDir` is not a non-empty string.
+ *
  * @example
  * ```ts
  * const pglite = await openEmbeddedPostgres({ dataDir: ".underway-data" });
@@ -19,13 +23,17 @@ export interface EmbeddedPostgresOptions {
  * ```
  */
 export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<PGlite> {
+  const { dataDir } = optionsObject(options, "openEmbeddedPostgres()", { dataDir: true });
+  if (dataDir !== undefined && (typeof dataDir !== "string" || dataDir === "")) {
+    throw new ConfigError(`openEmbeddedPostgres()'s dataDir expects a non-empty directory path, got ${JSON.stringify(dataDir) ?? String(dataDir)}`);
+  }
   let module: typeof import("@electric-sql/pglite");
   try {
     module = await import("@electric-sql/pglite");
   } catch (error) {
-    throw new Error("openEmbeddedPostgres needs the package @electric-sql/pglite: install it next to @underway/queue-pg", {
+    throw new ConfigError("openEmbeddedPostgres needs the package @electric-sql/pglite: install it next to @underway/queue-pg", {
       cause: error,
     });
   }
-  return options.dataDir === undefined ? module.PGlite.create() : module.PGlite.create({ dataDir: options.dataDir });
+  return dataDir === undefined ? module.PGlite.create() : module.PGlite.create({ dataDir });
 }
