@@ -47,3 +47,8 @@ export * from "./job-handle.js";
 export * from "./job-task.js";
 export * from "./enqueued-job.js";
 export * from "./step-definition.js";
+/**
+ * The schedule a job is scheduled on (`job.schedule(ZonedSchedule.parse(...), input)`), from
+ * `@underway/scheduler`, so that scheduling a job needs no other import.
+ */
+export { ZonedSchedule, ScheduleParseError } from "@underway/scheduler";

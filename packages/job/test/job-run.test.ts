@@ -2,11 +2,10 @@
 import type { Logger } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
-import { ZonedSchedule } from "@underway/scheduler";
 import { gracefulShutdown } from "@underway/worker";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { waitFor } from "../../../test/support/source-process.js";
-import { Job, To } from "../src/index.js";
+import { Job, To, ZonedSchedule } from "../src/index.js";
 
 let db: TestDatabase;
 
