@@ -1,7 +1,7 @@
 import { PgStorage } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { newTask } from "./support/new-task.js";
+import { newTask, waitFor } from "./support/new-task.js";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -36,4 +36,46 @@ it("hands each of 1 000 tasks to exactly one of 50 claimers on separate connecti
      from underway.task_attempt_history where task_queue_name = 'parallel'`,
   );
   expect(counts.rows[0]).toEqual({ attempts: 1_000, tasks: 1_000, running: 1_000 });
+});
+
+it("claims again when a parallel claimer took another task of the same concurrency key first, and never runs two", async () => {
+  const queueName = "key-race";
+  const { storage, pool } = database;
+  await storage.queueUpsert({ queueName });
+  const first = newTask({ order: 1 }, { concurrencyKey: "account-1" });
+  await storage.taskEnqueue({ queueName, tasks: [first] });
+  // Another claimer has taken `first` and not committed yet.
+  const other = await pool.connect();
+  try {
+    await other.query("begin");
+    await other.query(
+      `update underway.task set state = 'in_progress', attempt_count = 1, current_attempt = 1,
+         lease_expires_at = now() + interval '1 minute' where id = $1`,
+      [first.id],
+    );
+    // A task of the same key that goes before it arrives; to the next claim the key looks free.
+    const urgent = newTask({ order: 2 }, { concurrencyKey: "account-1", priority: 10 });
+    await storage.taskEnqueue({ queueName, tasks: [urgent] });
+    const outcome = storage.taskClaim({ queueName, limit: 10 }).then(
+      (claimed) => ({ claimed }),
+      (error: unknown) => ({ error }),
+    );
+    // The claim took `urgent` and waits on the unique index of running keys for the other claimer.
+    await waitFor(async () => {
+      const waiting = await pool.query(
+        `select count(*)::int as n from pg_stat_activity
+         where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'transactionid'`,
+      );
+      return waiting.rows[0].n === 1;
+    }, "the claim waiting on the other claimer's key");
+    await other.query("commit");
+    expect(await outcome).toEqual({ claimed: [] });
+    const rows = await pool.query(`select id, state from underway.task where task_queue_name = $1 order by priority`, [queueName]);
+    expect(rows.rows).toEqual([
+      { id: first.id, state: "in_progress" },
+      { id: urgent.id, state: "pending" },
+    ]);
+  } finally {
+    other.release();
+  }
 });

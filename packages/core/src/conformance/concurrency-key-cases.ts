@@ -27,6 +27,18 @@ export function concurrencyKeyCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(new Set(claimed.map((task) => task.id))).toEqual(new Set([tasks[0]!.id, tasks[1]!.id, tasks[3]!.id, tasks[4]!.id]));
     });
 
+    it("keeps a key apart per queue: the same key runs in two queues at once", async () => {
+      const otherQueue = await f.otherQueue("same-key");
+      const here = await f.enqueueOne({ concurrencyKey: "account-1" });
+      const there = await f.enqueueOne({ concurrencyKey: "account-1" }, otherQueue);
+      expect((await f.claimOne()).id).toBe(here.id);
+      expect((await f.claimOne(otherQueue)).id).toBe(there.id);
+      await f.enqueueOne({ concurrencyKey: "account-1" });
+      await f.enqueueOne({ concurrencyKey: "account-1" }, otherQueue);
+      expect(await f.claim(10)).toEqual([]);
+      expect(await f.claim(10, otherQueue)).toEqual([]);
+    });
+
     it("keeps the claim order within a key, also across retries of earlier tasks", async () => {
       const ids = await f.enqueue([0, 1, 2].map((index) => f.newTask({ concurrencyKey: "ordered", input: { index } })));
       const order: string[] = [];
