@@ -203,8 +203,9 @@ export class Worker<Input, Tx> extends TypedEventEmitter<WorkerEvents> {
 
   /**
    * Stops gracefully: no new claims, in-flight tasks get `shutdownTimeoutMs` to finish, then their
-   * signals fire with a `ShutdownError` and they are put back to pending. Resolves when `run()` has
-   * finished. Idempotent; before `run()` it just marks the worker stopped.
+   * signals fire with a `ShutdownError` and they are put back to pending (an aborted attempt
+   * counts: on its last attempt a task fails for good). Resolves when `run()` has finished.
+   * Idempotent; before `run()` it just marks the worker stopped.
    */
   shutdown(): Promise<void> {
     if (this.#state === "idle") {

@@ -499,6 +499,28 @@ describe("Worker on the memory storage", () => {
     expect((await storage.taskGet({ taskId: id }))?.state).toBe("pending");
   });
 
+  it("counts a task aborted at shutdown as an attempt: on its last one it fails for good and is dead-lettered", async () => {
+    const { storage, queue } = await setup();
+    const task: Task<Item, unknown, Tx> = {
+      async execute(cx) {
+        await aborted(cx.signal);
+      },
+      retryPolicy: { maxAttempts: 1 },
+    };
+    const id = await queue.enqueue(task, { n: 1 });
+    const worker = new Worker(queue, task, { shutdownTimeoutMs: 50, logger: quiet });
+    const events = recordEvents(worker);
+    const running = worker.run();
+    await waitFor(() => events.of("task:claimed").length === 1, { message: "the claim" });
+    await worker.shutdown();
+    await running;
+    expect(events.of("task:retry")).toEqual([]);
+    expect(events.of("task:failed")).toMatchObject([{ taskId: id, attempt: 1 }]);
+    expect(ShutdownError.isInstance(events.of("task:failed")[0]!.error)).toBe(true);
+    expect(await storage.taskGet({ taskId: id })).toMatchObject({ state: "failed", queueName: "jobs-dlq" });
+    expect(await storage.taskAttempts({ taskId: id })).toMatchObject([{ state: "failed", errorMessage: new ShutdownError().message }]);
+  });
+
   it("stops when gracefulShutdown is called for its queue, and ignores other queues", async () => {
     const { storage, queue } = await setup();
     const task: Task<Item, unknown, Tx> = { execute() {} };
