@@ -1,4 +1,18 @@
-import { isClaimedOnWrite, type ClaimedTask, type FollowUpOptions, type FollowUpTask, type Queue, type Task, type TaskContext } from "@underway/core";
+import {
+  ConfigError,
+  describeArgument,
+  isClaimedOnWrite,
+  optionsObject,
+  Queue,
+  type ClaimedTask,
+  type FollowUpOptions,
+  type FollowUpTask,
+  type OptionNames,
+  type Task,
+  type TaskContext,
+} from "@underway/core";
+
+const FOLLOW_UP_OPTION_NAMES: OptionNames<FollowUpOptions> = { delayMs: true, correlationId: true };
 
 /** The queue and task of the worker running an attempt: a follow-up of both can run on it next. */
 export interface ContinuationTarget {
@@ -55,13 +69,24 @@ export class AttemptContext<Tx> implements TaskContext<Tx> {
     input: FollowUpInput,
     options: FollowUpOptions = {},
   ): Promise<string> {
-    const correlationId = options.correlationId === undefined ? this.correlationId : options.correlationId;
-    const prepared = queue.prepare(task, input, { delayMs: options.delayMs, correlationId }).then((newTask) => ({ queueName: queue.name, task: newTask }));
+    // Bad arguments fail the attempt like a follow-up that fails validation, even unawaited.
+    const prepared = this.#prepare(queue, task, input, options);
     (this.#followUps ??= []).push(prepared);
-    if (this.#continuation !== null && queue.name === this.#continuation.queueName && task === this.#continuation.task) {
+    if (this.#continuation !== null && queue instanceof Queue && queue.name === this.#continuation.queueName && task === this.#continuation.task) {
       (this.#continuable ??= []).push(this.#followUps.length - 1);
     }
     return (await prepared).task.id;
+  }
+
+  async #prepare<FollowUpInput>(
+    queue: Queue<FollowUpInput, Tx>,
+    task: Task<FollowUpInput, unknown, Tx>,
+    input: FollowUpInput,
+    options: FollowUpOptions,
+  ): Promise<FollowUpTask> {
+    if (!(queue instanceof Queue)) throw new ConfigError(`enqueueOnSuccess() expects a Queue built with Queue.builder(), got ${describeArgument(queue)}`);
+    const { delayMs, correlationId = this.correlationId } = optionsObject(options, "enqueueOnSuccess()", FOLLOW_UP_OPTION_NAMES);
+    return { queueName: queue.name, task: await queue.prepare(task, input, { delayMs, correlationId }) };
   }
 
   /** @internal Whether the task enqueued any follow-up (else there is nothing to collect). */
