@@ -64,6 +64,7 @@ import { mapDriverError, sqlState } from "./map-driver-error.js";
 import { toAttemptRecord, toClaimedTask as toClaimedTaskRow, toDate, toDateOrNull, toScheduleRecord, toTaskRecord as toTaskRecordRow } from "./row-mappers.js";
 import { notificationChannels, type NotificationChannels } from "./notification-channels.js";
 import type { PgQueryable } from "./pg-queryable.js";
+import { jsonText } from "./json-text.js";
 import { cancelStatements, type CancelStatements } from "./queries/cancel.js";
 import { claimPendingStatement, claimStatement, LEASE_EXHAUSTED_MESSAGE, LEASE_EXPIRED_CANCELLED_MESSAGE, LEASE_EXPIRED_MESSAGE } from "./queries/claim.js";
 import { PgTransactionGroup } from "./drivers/transaction-group.js";
@@ -294,7 +295,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
         const one = chunk.length === 1;
         const settings = sharedSettingsValues(first);
         if (one && isDefaultSettings(settings)) {
-          const values = [now, queueName, this.#channels.taskAvailable, first.id, JSON.stringify(first.input), first.correlationId];
+          const values = [now, queueName, this.#channels.taskAvailable, first.id, jsonText(first.input, "input"), first.correlationId];
           await this.#run("taskEnqueue", this.#statements.enqueue.appendOneWithDefaultSettings, values, tx);
         } else {
           await this.#run("taskEnqueue", one ? this.#statements.enqueue.appendOne : this.#statements.enqueue.appendUniform, [
@@ -302,7 +303,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
             queueName,
             this.#channels.taskAvailable,
             one ? first.id : chunk.map((task) => task.id).join(","),
-            JSON.stringify(one ? first.input : chunk.map((task) => task.input)),
+            jsonText(one ? first.input : chunk.map((task) => task.input), one ? "input" : "the inputs of one statement"),
             ...settings,
             first.correlationId,
           ], tx);
@@ -441,7 +442,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
         ...this.#completionValues(live),
         this.#channels.taskFinished,
         this.#channels.taskAvailable,
-        JSON.stringify(
+        jsonText(
           followUps.map(({ parentId, followUp }) => ({
             parent_id: parentId,
             id: followUp.task.id,
@@ -449,6 +450,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
             correlation_id: followUp.task.correlationId,
             claim: isClaimedOnWrite(followUp),
           })),
+          "the follow-ups' inputs",
         ),
         followUpQueue,
         ...sharedSettingsValues(followUpTasks[0]!),
@@ -474,7 +476,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       attempts.map((attempt) => attempt.queueName),
       attempts.map((attempt) => attempt.taskId),
       attempts.map((attempt) => attempt.attempt),
-      attempts.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : JSON.stringify(attempt.output))),
+      attempts.map((attempt) => (attempt.output === undefined || attempt.output === null ? null : jsonText(attempt.output, "output"))),
     ];
   }
 
@@ -609,7 +611,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
   }
 
   async scheduleUpsert({ queueName, cron, timeZone, input, tx }: ScheduleUpsertParams<PgQueryable>): Promise<void> {
-    const values = [this.#now(), queueName, cron, timeZone, JSON.stringify(input)];
+    const values = [this.#now(), queueName, cron, timeZone, jsonText(input, "input")];
     await this.#run("scheduleUpsert", this.#statements.schedule.upsert, values, tx);
   }
 
@@ -862,7 +864,7 @@ function sharedSettingsValues(task: SharedSettings): number[] {
 function newTaskArrays(tasks: ReadonlyArray<NewTask>): unknown[][] {
   const arrays: unknown[][] = NEW_TASK_ARRAY_TYPES.map(() => new Array(tasks.length));
   tasks.forEach((task, index) => {
-    const row = [task.id, JSON.stringify(task.input), ...sharedSettingsValues(task), task.concurrencyKey, task.dedupeKey, task.correlationId];
+    const row = [task.id, jsonText(task.input, "input"), ...sharedSettingsValues(task), task.concurrencyKey, task.dedupeKey, task.correlationId];
     row.forEach((value, column) => {
       arrays[column]![index] = value;
     });

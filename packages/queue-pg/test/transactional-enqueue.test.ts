@@ -1,9 +1,9 @@
-import { Queue, type Task } from "@underway/core";
+import { ConfigError, Queue, ValidationError, type Task } from "@underway/core";
 import type { PgQueryable } from "@underway/queue-pg";
 import { createTestDatabase, type TestDatabase } from "@underway/queue-pg/testing";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { waitFor } from "./support/new-task.js";
+import { newTask, waitFor } from "./support/new-task.js";
 
 let database: TestDatabase;
 let listener: pg.Client;
@@ -66,4 +66,33 @@ it("notifies another connection once, and only after the commit", async () => {
   await marker.enqueue(noop, { n: 1 });
   await waitFor(() => heard.filter((payload) => payload === "tx-marker-2").length === 2, "a second marker");
   expect(heard.filter((payload) => payload === "tx-commit")).toHaveLength(1);
+});
+
+it.each([
+  ["a string", "tx"],
+  ["a number", 5],
+  ["an object without query", {}],
+  ["an object whose query is not a function", { query: 5 }],
+])("refuses %s as the transaction with a ConfigError and writes nothing", async (label, tx) => {
+  const queueName = `tx-malformed-${label.replace(/ /g, "-")}`;
+  const queue = await Queue.builder<{ n: number }>().name(queueName).storage(database.storage).build();
+  const id = await queue.enqueue(noop, { n: 0 });
+  const options = { tx } as unknown as { tx: PgQueryable };
+  await expect(queue.enqueue(noop, { n: 1 }, options)).rejects.toThrow(ConfigError);
+  await expect(queue.enqueue(noop, { n: 1 }, options)).rejects.toThrow(/tx expects a transaction with a query\(text, params\) method/);
+  await expect(queue.enqueueMany(noop, [{ n: 2 }, { n: 3 }], options)).rejects.toThrow(ConfigError);
+  await expect(queue.cancel(id, options)).rejects.toThrow(ConfigError);
+  expect(await taskCount(queueName)).toBe(1);
+  expect((await queue.getTask(id))?.state).toBe("pending");
+});
+
+it("refuses an input too large to become JSON text with a ValidationError and writes nothing", async () => {
+  const queueName = "too-large";
+  await database.storage.queueUpsert({ queueName });
+  // JSON.stringify throws this RangeError for text longer than Node's longest string (~512 MB).
+  const tooLarge = { toJSON: () => { throw new RangeError("Invalid string length"); } };
+  const task = { ...newTask(), input: tooLarge as never };
+  await expect(database.storage.taskEnqueue({ queueName, tasks: [task] })).rejects.toThrow(ValidationError);
+  await expect(database.storage.taskEnqueue({ queueName, tasks: [newTask(), task] })).rejects.toThrow(/too large to send to Postgres as JSON/);
+  expect(await taskCount(queueName)).toBe(0);
 });

@@ -1,6 +1,6 @@
 import type { LeaderLock, StorageTransaction } from "@underway/core";
 import type { PGlite } from "@electric-sql/pglite";
-import type { PgQueryable } from "../pg-queryable.js";
+import { assertQueryable, type PgQueryable } from "../pg-queryable.js";
 import type { DatabaseDriver, ListenConnection, RawNotification } from "./database-driver.js";
 import { PgliteTransaction } from "./pglite-transaction.js";
 import type { SqlStatement } from "./sql-statement.js";
@@ -34,6 +34,7 @@ export class PgliteDriver implements DatabaseDriver {
   }
 
   async runOn(queryable: PgQueryable, statement: SqlStatement, values: unknown[]): Promise<any[]> {
+    assertQueryable(queryable);
     const result = await queryable.query(statement.text, values);
     return result.rows;
   }

@@ -1,7 +1,7 @@
 import { ConfigError, type LeaderLock, type Logger, type StorageTransaction, type StorageTransactionGroup } from "@underway/core";
 import type { Client, ClientConfig, Pool, PoolClient } from "pg";
 import { isConnectionError, mapDriverError } from "../map-driver-error.js";
-import type { PgQueryable } from "../pg-queryable.js";
+import { assertQueryable, type PgQueryable } from "../pg-queryable.js";
 import type { DatabaseDriver, ListenConnection, RawNotification } from "./database-driver.js";
 import { PipelinedTransactionGroup, poolClientsPipeline } from "./pipelined-transaction-group.js";
 import { PoolTransaction } from "./pool-transaction.js";
@@ -53,6 +53,7 @@ export class PoolDriver implements DatabaseDriver {
   }
 
   async runOn(queryable: PgQueryable, statement: SqlStatement, values: unknown[]): Promise<any[]> {
+    assertQueryable(queryable);
     const query = queryable.query as unknown as (config: { name?: string; text: string; values: unknown[] }) => Promise<{ rows: any[] }>;
     const result = await query.call(queryable, this.#config(statement, values));
     return result.rows;
