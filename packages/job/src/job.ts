@@ -1,6 +1,7 @@
 import {
   ConfigError,
   describeArgument,
+  isTaskId,
   newTaskId,
   optionsObject,
   type OptionNames,
@@ -27,6 +28,7 @@ export type JobSchedulerOptions = Omit<NonNullable<ConstructorParameters<typeof 
 
 const JOB_ENQUEUE_OPTION_NAMES: OptionNames<JobEnqueueOptions<unknown>> = { tx: true, dedupeKey: true };
 const JOB_START_OPTION_NAMES: OptionNames<JobStartOptions> = { worker: true, scheduler: true };
+const JOB_SCHEDULER_OPTION_NAMES: OptionNames<JobSchedulerOptions> = { logger: true, missedFires: true, standbyRetryMs: true, refreshIntervalMs: true };
 
 /** Options of {@link Job.start} and {@link Job.run}. */
 export interface JobStartOptions {
@@ -135,9 +137,21 @@ export class Job<State, Tx, Input, Result> {
     return this.#enqueueRuns(inputs, 0, options.tx, options.dedupeKey ?? this.#dedupeKeyOf);
   }
 
-  /** A handle on an existing run, by id. */
+  /**
+   * A handle on an existing run, by id (the `id` of an {@link EnqueuedJob}, a UUID; upper-case
+   * hex digits are read as lower-case, as job ids are written). Nothing is read here: a
+   * well-formed id that no run has gives a handle whose `status()` is `{ state: "pending", steps: [] }`
+   * (see `docs/jobs.md`, "A run without rows").
+   * @throws ConfigError when `jobId` is not a UUID string (`null`, a number, `""`, any other text).
+   */
   get(jobId: string): EnqueuedJob<Result, Tx> {
-    return new EnqueuedJob<Result, Tx>(jobId, this.queue);
+    const given: unknown = jobId;
+    if (!isTaskId(given)) {
+      // Only a UUID can name a run; anything else would give a handle that waits forever.
+      const got = typeof given === "string" && given.length > 64 ? `a string of ${given.length} characters` : describeArgument(given);
+      throw new ConfigError(`get(jobId) expects a job run's id, a UUID such as "0192f1c4-7d3a-7c01-9a8e-3f1b2c4d5e6f", got ${got}`);
+    }
+    return new EnqueuedJob<Result, Tx>(given.toLowerCase(), this.queue);
   }
 
   /**
@@ -161,8 +175,14 @@ export class Job<State, Tx, Input, Result> {
     return new Worker(this.queue, this.task, options);
   }
 
-  /** A scheduler for this job's schedule, for custom set-ups. Each fire starts a fresh run. */
+  /**
+   * A scheduler for this job's schedule, for custom set-ups. Each fire starts a fresh run.
+   * @throws ConfigError when `options` is not an object (`null` included), names an option the
+   * scheduler does not have (`fireInput` too: the job sets it), or has an invalid value.
+   */
   scheduler(options: JobSchedulerOptions = {}): Scheduler<JobEnvelope, Tx> {
+    // Checked before the spread below, which would turn null, an array or a string into options.
+    optionsObject(options, "scheduler()", JOB_SCHEDULER_OPTION_NAMES);
     return new Scheduler(this.queue, this.task, {
       ...options,
       fireInput: (storedInput: JsonValue) => {

@@ -578,6 +578,42 @@ describe("Job", () => {
       expect(await storage.taskList({ queueName: job.name })).toHaveLength(0);
     });
 
+    it("get() refuses anything that is not a run's id, before giving a handle", async () => {
+      const job = await build("bad-get");
+      const longText = "x".repeat(10_000);
+      for (const id of [null, undefined, 5, {}, "", "not-a-uuid", "a\u0000b", longText, ` ${newTaskId()}`, `${newTaskId()}0`]) {
+        expect(() => job.get(id as unknown as string)).toThrow(ConfigError);
+      }
+      expect(() => job.get("not-a-uuid")).toThrow(/get\(jobId\) expects a job run's id, a UUID .*, got "not-a-uuid"/);
+      let thrown: unknown;
+      try {
+        job.get(longText);
+      } catch (error) {
+        thrown = error;
+      }
+      expect((thrown as Error).message).toMatch(/got a string of 10000 characters$/);
+      // A well-formed id finds its run in either case; one that no run has reads as a run without rows.
+      const run = await job.enqueue({ n: 1 });
+      const upper = job.get(run.id.toUpperCase());
+      expect(upper.id).toBe(run.id);
+      expect((await upper.status()).steps).toHaveLength(1);
+      await expect(job.get(newTaskId()).status()).resolves.toMatchObject({ state: "pending", steps: [] });
+    });
+
+    it("scheduler() refuses options that are not an object, as worker() does", async () => {
+      const job = await build("bad-scheduler");
+      type SchedulerOptions = Parameters<typeof job.scheduler>[0];
+      for (const options of [null, "x", [], 5, { fireInput: () => ({ input: null }) }, { missedFire: "skip" }, { missedFires: "replay" }]) {
+        expect(() => job.scheduler(options as unknown as SchedulerOptions)).toThrow(ConfigError);
+      }
+      expect(() => job.scheduler(null as unknown as SchedulerOptions)).toThrow(/scheduler\(\) expects an options object \(or none\), got null/);
+      expect(() => job.scheduler({ fireInput: null } as unknown as SchedulerOptions)).toThrow(/scheduler\(\) has no option "fireInput"/);
+      expect(() => job.worker(null as unknown as {})).toThrow(ConfigError);
+      expect(() => job.start({ scheduler: { fireInput: null } as unknown as SchedulerOptions })).toThrow(ConfigError);
+      expect(job.scheduler({ logger: silentLogger, missedFires: { catchUp: 2 } }).isLeader).toBe(false);
+      expect(job.scheduler().isLeader).toBe(false);
+    });
+
     it("enqueue, enqueueAfter and a run's retry refuse null options", async () => {
       const job = await build("bad-options");
       await expect(job.enqueue({ n: 1 }, null as unknown as {})).rejects.toBeInstanceOf(ConfigError);

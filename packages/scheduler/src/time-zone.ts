@@ -13,6 +13,9 @@ export const LONGEST_OFFSET_JUMP_MS = 26 * 3_600_000;
  * `"Etc/GMT+5"`). Offsets such as `"+01:00"` are refused: a fixed offset ignores daylight saving,
  * which is rarely what a schedule means; `"Etc/GMT-1"` says the same thing explicitly.
  *
+ * @returns the name trimmed, and in the runtime's letter case when it differs only in case
+ * (`"utc"` gives `"UTC"`), so every spelling of a zone is stored, and compares, the same. Any
+ * other name the runtime resolves differently, an alias such as `"Asia/Kolkata"`, stays as given.
  * @throws ScheduleParseError naming the zone.
  */
 export function validateTimeZone(timeZone: string, source: string = timeZone): string {
@@ -21,12 +24,14 @@ export function validateTimeZone(timeZone: string, source: string = timeZone): s
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(trimmed)) {
     throw new ScheduleParseError(source, `"${trimmed}" is not an IANA time zone name (such as "UTC" or "Europe/Berlin")`);
   }
+  let resolved: string;
   try {
-    formatterFor(trimmed);
+    resolved = formatterFor(trimmed).resolvedOptions().timeZone;
   } catch (error) {
     throw new ScheduleParseError(source, `Unknown time zone "${trimmed}"; expected an IANA name such as "UTC" or "America/Los_Angeles"`, { cause: error });
   }
-  return trimmed;
+  // Only the case is taken from the runtime: its name for an alias differs between ICU versions.
+  return resolved.toLowerCase() === trimmed.toLowerCase() ? resolved : trimmed;
 }
 
 /** The zone's offset from UTC at `instant`, in milliseconds (positive east of Greenwich). */

@@ -37,14 +37,18 @@ export const MAX_SCHEDULE_INSTANT_MS = 8.6e15;
 export class ZonedSchedule implements ScheduleDefinition {
   /** The cron expression as written (trimmed), e.g. `"@daily"`. */
   readonly cron: string;
-  /** The IANA time zone the expression is read in. */
+  /**
+   * The IANA time zone the expression is read in. A name given in another letter case is stored
+   * in the runtime's spelling (`"utc"` gives `"UTC"`, `"america/new_york"` gives
+   * `"America/New_York"`); any other name, an alias such as `"Asia/Kolkata"` included, as given.
+   */
   readonly timeZone: string;
   /** The six numeric fields handed to cron-parser. */
   readonly #expandedCron: string;
 
   /**
    * @param cron - 5 or 6 cron fields, or a macro such as `"@daily"`.
-   * @param timeZone - an IANA zone name; default `"UTC"`.
+   * @param timeZone - an IANA zone name, in any letter case; default `"UTC"`.
    * @throws ScheduleParseError when either part is invalid.
    */
   constructor(cron: string, timeZone = "UTC") {
@@ -166,8 +170,12 @@ export class ZonedSchedule implements ScheduleDefinition {
     return `${this.cron}[${this.timeZone}]`;
   }
 
-  /** Whether `other` has the same cron text and zone. */
-  equals(other: Pick<ScheduleDefinition, "cron" | "timeZone">): boolean {
+  /**
+   * Whether `other` has the same cron text and zone. False for anything that is not a schedule
+   * (`null`, `undefined`, a string, an object without `cron` and `timeZone`), rather than a throw.
+   */
+  equals(other: Pick<ScheduleDefinition, "cron" | "timeZone"> | null | undefined): boolean {
+    if (typeof other !== "object" || other === null) return false;
     return this.cron === other.cron && this.timeZone === other.timeZone;
   }
 }

@@ -32,6 +32,14 @@ function startScheduler(queue: Queue<ReportInput, unknown>, options: SchedulerOp
 
 const everySecond = ZonedSchedule.parse("* * * * * *[UTC]");
 
+describe("Stored schedules", () => {
+  it("store a zone written in another letter case in one spelling", async () => {
+    const { storage, queue } = await setUp();
+    await queue.schedule(ZonedSchedule.parse("@daily[america/new_york]"), { report: "daily" });
+    expect(await storage.scheduleGet({ queueName: queue.name })).toMatchObject({ cron: "@daily", timeZone: "America/New_York" });
+  });
+});
+
 describe("Scheduler options", () => {
   it("rejects bad configuration at construction", async () => {
     const { queue } = await setUp();

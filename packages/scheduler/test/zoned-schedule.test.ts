@@ -33,6 +33,30 @@ describe("ZonedSchedule.parse", () => {
     expect(new ZonedSchedule("@hourly", "Europe/Berlin").equals(ZonedSchedule.parse("@hourly[Europe/Berlin]"))).toBe(true);
   });
 
+  it("equals() is false, not a throw, for anything that is not a schedule", () => {
+    const daily = ZonedSchedule.parse("@daily[UTC]");
+    for (const other of [null, undefined, "@daily[UTC]", 5, {}, { cron: "@daily" }, [daily]]) {
+      expect(daily.equals(other as unknown as ZonedSchedule)).toBe(false);
+    }
+    expect(daily.equals({ cron: "@daily", timeZone: "UTC" })).toBe(true);
+  });
+
+  it("stores a zone written in another letter case in the runtime's spelling, so both spellings are equal", () => {
+    expect(ZonedSchedule.parse("@daily[utc]").toString()).toBe("@daily[UTC]");
+    expect(ZonedSchedule.parse("@daily[utc]").equals(ZonedSchedule.parse("@daily[UTC]"))).toBe(true);
+    expect(ZonedSchedule.parse("@daily[america/new_york]").timeZone).toBe("America/New_York");
+    expect(ZonedSchedule.parse("0 9 * * *[ EUROPE/BERLIN ]").timeZone).toBe("Europe/Berlin");
+    expect(ZonedSchedule.parse("@daily[etc/gmt+5]").timeZone).toBe("Etc/GMT+5");
+    expect(new ZonedSchedule("@daily", "utc").equals(new ZonedSchedule("@daily"))).toBe(true);
+    // An alias keeps its name, whatever the runtime calls the zone (ICU versions differ).
+    for (const alias of ["Asia/Calcutta", "Asia/Kolkata", "Etc/UTC", "US/Eastern", "GMT"]) {
+      expect(new ZonedSchedule("@daily", alias).timeZone).toBe(alias);
+    }
+    // The spelling is a name only: both read the same wall clock.
+    const after = at("2024-06-07T08:00:00Z");
+    expect(iso(ZonedSchedule.parse("0 9 * * *[america/new_york]").next(after))).toBe("2024-06-07T13:00:00.000Z");
+  });
+
   it("reads five fields as minute-first with second 0", () => {
     const schedule = ZonedSchedule.parse("30 9 * * *[UTC]");
     expect(take(schedule.upcoming(at("2024-06-01T09:30:00Z")), 2)).toEqual(["2024-06-02T09:30:00.000Z", "2024-06-03T09:30:00.000Z"]);
