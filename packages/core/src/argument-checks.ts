@@ -2,7 +2,7 @@ import { ConfigError } from "./errors.js";
 
 /** A short description of a bad argument, for the message of the `ConfigError` that refuses it. */
 export function describeArgument(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (typeof value === "string") return JSON.stringify(value);
   if (Array.isArray(value)) return "an array";
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an Invalid Date" : `the Date ${value.toISOString()}`;

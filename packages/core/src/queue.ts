@@ -1,6 +1,6 @@
 import { describeArgument, optionsObject, type OptionNames } from "./argument-checks.js";
 import { ConfigError } from "./errors.js";
-import { newTaskId } from "./ids.js";
+import { isTaskId, newTaskId } from "./ids.js";
 import { assertJsonPayload, type JsonValue } from "./json-payload.js";
 import { validateDurationMs, validateOptionalKey } from "./durations.js";
 import { validateQueueName } from "./queue-name.js";
@@ -13,7 +13,7 @@ import { assertTask, resolveTaskSettings, validateWithSchema } from "./task-sett
 
 /** Options of {@link Queue.enqueue}. */
 export interface EnqueueOptions<Tx> {
-  /** Write inside this transaction: visible (and notified) only when it commits. */
+  /** Write inside this transaction: visible (and notified) only when it commits. Leave it out for none; `null` is refused. */
   tx?: Tx;
   /** Extra delay in ms, added to the task's own delay. */
   delayMs?: number;
@@ -26,7 +26,7 @@ export interface EnqueueOptions<Tx> {
 
 /** Options of {@link Queue.enqueueMany}. */
 export interface EnqueueManyOptions<Tx> {
-  /** Write inside this transaction, all or nothing. */
+  /** Write inside this transaction, all or nothing. Leave it out for none; `null` is refused. */
   tx?: Tx;
   /** Extra delay in ms for every task, added to each task's own delay. */
   delayMs?: number;
@@ -146,14 +146,15 @@ export class Queue<Input = unknown, Tx = unknown> {
    *
    * @returns the task's id (the existing task's id when its dedupe key matched one).
    * @throws ValidationError when the input fails its schema or is not JSON; nothing is written.
-   * @throws ConfigError when `task` is not a task (or its `schema` is not a Standard Schema), a
-   * setting resolves to an invalid value, or `options` is not an object or holds an invalid
-   * `delayMs` or `correlationId`; nothing is written.
+   * @throws ConfigError when `task` is not a task (or its `schema` is not a Standard Schema, or
+   * its `validate` returns no result), a setting resolves to an invalid value, or `options` is not
+   * an object or holds an invalid `delayMs` or `correlationId`, or `tx: null`; nothing is written.
    */
   async enqueue(task: Task<Input, unknown, Tx>, input: Input, options: EnqueueOptions<Tx> = {}): Promise<string> {
     const checked = optionsObject(options, "enqueue()", ENQUEUE_OPTION_NAMES);
+    const tx = txOption(checked.tx, "enqueue()");
     const prepared = await this.#prepare(task, input, checkedPrepareOptions(checked));
-    const [outcome] = await this.storage.taskEnqueue({ queueName: this.name, tasks: [prepared], ...txOption(checked.tx) });
+    const [outcome] = await this.storage.taskEnqueue({ queueName: this.name, tasks: [prepared], ...tx });
     return outcome!.id;
   }
 
@@ -164,11 +165,13 @@ export class Queue<Input = unknown, Tx = unknown> {
    * @returns the ids, in input order.
    * @throws ValidationError when an input fails its schema or is not JSON; nothing is written.
    * @throws ConfigError when `inputs` is not an array, `task` is not a task (or its `schema` is
-   * not a Standard Schema), a setting resolves to an invalid value, or `options` is not an object
-   * or holds an invalid `delayMs` or `correlationId`; nothing is written.
+   * not a Standard Schema, or its `validate` returns no result), a setting resolves to an invalid
+   * value, or `options` is not an object or holds an invalid `delayMs` or `correlationId`, or
+   * `tx: null`; nothing is written.
    */
   async enqueueMany(task: Task<Input, unknown, Tx>, inputs: ReadonlyArray<Input>, options: EnqueueManyOptions<Tx> = {}): Promise<string[]> {
     const checked = optionsObject(options, "enqueueMany()", ENQUEUE_OPTION_NAMES);
+    const tx = txOption(checked.tx, "enqueueMany()");
     if (!Array.isArray(inputs)) throw new ConfigError(`enqueueMany expects an array of inputs, got ${describeArgument(inputs)}`);
     // Checked once for the call, not once per input.
     const prepareOptions = checkedPrepareOptions(checked);
@@ -181,7 +184,7 @@ export class Queue<Input = unknown, Tx = unknown> {
       if (task.schema) await validateWithSchema(task.schema, input);
       prepared[index] = this.#prepareValid(task, input, prepareOptions);
     }
-    const outcomes = await this.storage.taskEnqueue({ queueName: this.name, tasks: prepared, ...txOption(checked.tx) });
+    const outcomes = await this.storage.taskEnqueue({ queueName: this.name, tasks: prepared, ...tx });
     return outcomes.map((outcome) => outcome.id);
   }
 
@@ -189,12 +192,18 @@ export class Queue<Input = unknown, Tx = unknown> {
    * Cancels a task: a pending task is cancelled at once; a running one is asked to stop (its
    * signal fires) and ends as cancelled.
    *
-   * @returns true when the task was cancelled or asked to stop; false when it had finished.
-   * @throws ConfigError when `options` is not an object; nothing changes.
+   * @param taskId - the task's id, in either letter case.
+   * @returns true when the task was cancelled or asked to stop; false when it had finished, or
+   * there is no such task in this queue (a string that is not a UUID included).
+   * @throws ConfigError when `taskId` is not a string, or `options` is not an object or holds
+   * `tx: null`; nothing changes.
    */
   async cancel(taskId: string, options: { tx?: Tx } = {}): Promise<boolean> {
+    checkTaskId(taskId, "cancel()");
     const checked = optionsObject(options, "cancel()", TX_OPTION_NAMES);
-    return this.storage.taskCancel({ queueName: this.name, taskId, ...txOption(checked.tx) });
+    const tx = txOption(checked.tx, "cancel()");
+    if (!isTaskId(taskId)) return false;
+    return this.storage.taskCancel({ queueName: this.name, taskId, ...tx });
   }
 
   /**
@@ -202,11 +211,12 @@ export class Queue<Input = unknown, Tx = unknown> {
    * its dead-letter queue, from which it moves back here with its attempt history. It gets
    * `attempts` more attempts (default 1) under its own retry policy and is due after `delayMs`.
    *
+   * @param taskId - the task's id, in either letter case.
    * @returns true when the task was requeued; false when it is not a failed task of this queue
-   * (pending, running, succeeded, cancelled, pruned or unknown), or when a live task of this queue
-   * holds its dedupe key.
-   * @throws ConfigError when `options` is not an object, or `attempts` or `delayMs` is invalid;
-   * nothing changes.
+   * (pending, running, succeeded, cancelled, pruned or unknown, a string that is not a UUID
+   * included), or when a live task of this queue holds its dedupe key.
+   * @throws ConfigError when `taskId` is not a string, `options` is not an object, `attempts` or
+   * `delayMs` is invalid, or it holds `tx: null`; nothing changes.
    *
    * @example
    * ```ts
@@ -216,9 +226,12 @@ export class Queue<Input = unknown, Tx = unknown> {
    * ```
    */
   async retry(taskId: string, options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
+    checkTaskId(taskId, "retry()");
     const checked = optionsObject(options, "retry()", RETRY_TASK_OPTION_NAMES);
     const { attempts, delayMs } = resolveRetryTaskOptions(checked);
-    return this.storage.taskRequeue({ queueName: this.name, taskId, attempts, delayMs, ...txOption(checked.tx) });
+    const tx = txOption(checked.tx, "retry()");
+    if (!isTaskId(taskId)) return false;
+    return this.storage.taskRequeue({ queueName: this.name, taskId, attempts, delayMs, ...tx });
   }
 
   /**
@@ -230,8 +243,8 @@ export class Queue<Input = unknown, Tx = unknown> {
    * plain `{ cron, timeZone }` object is refused: core cannot check it.
    *
    * @throws ConfigError when `schedule` is not a parsed schedule (a {@link ScheduleDefinition}
-   * with `cron` and `timeZone` strings and a `next` method), or `options` is not an object;
-   * nothing is stored.
+   * with `cron` and `timeZone` strings and a `next` method), or `options` is not an object or
+   * holds `tx: null`; nothing is stored.
    * @throws ValidationError when `input` fails the schema of `options.task` or is not JSON;
    * nothing is stored.
    */
@@ -242,6 +255,7 @@ export class Queue<Input = unknown, Tx = unknown> {
   ): Promise<void> {
     assertScheduleDefinition(schedule);
     const checked = optionsObject(options, "schedule()", SCHEDULE_OPTION_NAMES);
+    const tx = txOption(checked.tx, "schedule()");
     if (checked.task) await this.prepare(checked.task, input);
     const json: JsonValue = assertJsonPayload(input);
     await this.storage.scheduleUpsert({
@@ -249,7 +263,7 @@ export class Queue<Input = unknown, Tx = unknown> {
       cron: schedule.cron,
       timeZone: schedule.timeZone,
       input: json,
-      ...txOption(checked.tx),
+      ...tx,
     });
   }
 
@@ -257,11 +271,11 @@ export class Queue<Input = unknown, Tx = unknown> {
    * Removes the queue's schedule.
    *
    * @returns whether there was one.
-   * @throws ConfigError when `options` is not an object; nothing changes.
+   * @throws ConfigError when `options` is not an object or holds `tx: null`; nothing changes.
    */
   async unschedule(options: { tx?: Tx } = {}): Promise<boolean> {
     const checked = optionsObject(options, "unschedule()", TX_OPTION_NAMES);
-    return this.storage.scheduleDelete({ queueName: this.name, ...txOption(checked.tx) });
+    return this.storage.scheduleDelete({ queueName: this.name, ...txOption(checked.tx, "unschedule()") });
   }
 
   /** The queue's schedule, if any. */
@@ -269,13 +283,27 @@ export class Queue<Input = unknown, Tx = unknown> {
     return this.storage.scheduleGet({ queueName: this.name });
   }
 
-  /** Reads a task by id. */
-  getTask(taskId: string): Promise<TaskRecord | null> {
+  /**
+   * Reads a task by id, in either letter case.
+   *
+   * @returns the task, or null when there is none (a string that is not a UUID included).
+   * @throws ConfigError when `taskId` is not a string.
+   */
+  async getTask(taskId: string): Promise<TaskRecord | null> {
+    checkTaskId(taskId, "getTask()");
+    if (!isTaskId(taskId)) return null;
     return this.storage.taskGet({ taskId });
   }
 
-  /** Reads a task's attempts. */
-  getAttempts(taskId: string): Promise<AttemptRecord[]> {
+  /**
+   * Reads a task's attempts, oldest first; the task's id may be in either letter case.
+   *
+   * @returns the attempts; none when there is no such task (a string that is not a UUID included).
+   * @throws ConfigError when `taskId` is not a string.
+   */
+  async getAttempts(taskId: string): Promise<AttemptRecord[]> {
+    checkTaskId(taskId, "getAttempts()");
+    if (!isTaskId(taskId)) return [];
     return this.storage.taskAttempts({ taskId });
   }
 }
@@ -353,6 +381,24 @@ function assertScheduleDefinition(schedule: unknown): asserts schedule is Schedu
   }
 }
 
-function txOption<Tx>(tx: Tx | undefined): { tx?: Tx } {
+/**
+ * Throws a ConfigError unless `taskId` is a string. A string that is not a UUID is no error: no
+ * task has it, so the call finds nothing.
+ */
+function checkTaskId(taskId: unknown, call: string): asserts taskId is string {
+  if (typeof taskId !== "string") {
+    throw new ConfigError(`${call} expects a task id (a UUID string), got ${describeArgument(taskId)}`);
+  }
+}
+
+/**
+ * The `tx` option as the storage takes it. `null` is refused rather than read as "no
+ * transaction": storages disagreed about it, and a caller who passes a variable that is null by
+ * mistake would write outside the transaction they meant.
+ *
+ * @throws ConfigError when `tx` is null.
+ */
+function txOption<Tx>(tx: Tx | undefined, call: string): { tx?: Tx } {
+  if (tx === null) throw new ConfigError(`${call}: tx expects a transaction handle; leave it out for none`);
   return tx === undefined ? {} : { tx };
 }

@@ -3,11 +3,11 @@ import { ConfigError } from "./errors.js";
 
 /** The plain values of a retry policy, as stored with each task. */
 export interface RetryPolicyOptions {
-  /** Executions in all, the first one included (5 means at most 4 retries). At least 1. */
+  /** Executions in all, the first one included (5 means at most 4 retries). From 1 to {@link MAX_INT32}. */
   maxAttempts: number;
-  /** Delay after the first failed attempt, in milliseconds. */
+  /** Delay after the first failed attempt, in milliseconds: from 0 to {@link MAX_INT32} (about 24.8 days). */
   initialIntervalMs: number;
-  /** Upper bound of the delay, in milliseconds. */
+  /** Upper bound of the delay, in milliseconds: from `initialIntervalMs` to {@link MAX_INT32}. */
   maxIntervalMs: number;
   /** Growth factor of the delay from one attempt to the next; at least 1. */
   backoffCoefficient: number;
@@ -60,14 +60,14 @@ export class RetryPolicy implements RetryPolicyOptions {
     const merged = { ...RetryPolicy.defaults, ...stripUndefined(options) };
     const { maxAttempts, initialIntervalMs, maxIntervalMs, backoffCoefficient, jitterFactor } = merged;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_INT32) {
-      throw new ConfigError(`retryPolicy.maxAttempts must be an integer of at least 1, got ${String(maxAttempts)}`);
+      throw new ConfigError(`retryPolicy.maxAttempts must be an integer from 1 to ${MAX_INT32}, got ${describeArgument(maxAttempts)}`);
     }
     for (const [name, value] of [
       ["initialIntervalMs", initialIntervalMs],
       ["maxIntervalMs", maxIntervalMs],
     ] as const) {
       if (!Number.isInteger(value) || value < 0 || value > MAX_INT32) {
-        throw new ConfigError(`retryPolicy.${name} must be a non-negative integer number of milliseconds, got ${String(value)}`);
+        throw new ConfigError(`retryPolicy.${name} must be an integer number of milliseconds from 0 to ${MAX_INT32} (about 24.8 days), got ${describeArgument(value)}`);
       }
     }
     if (maxIntervalMs < initialIntervalMs) {

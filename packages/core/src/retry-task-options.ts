@@ -9,7 +9,7 @@ export interface RetryTaskOptions<Tx> {
   attempts?: number;
   /** Run it this many ms from now (default 0). */
   delayMs?: number;
-  /** Write inside this transaction: visible (and notified) only when it commits. */
+  /** Write inside this transaction: visible (and notified) only when it commits. Leave it out for none; `null` is refused. */
   tx?: Tx;
 }
 

@@ -96,12 +96,17 @@ function resolveRetryPolicy(value: unknown): RetryPolicyOptions {
  * Validates `input` against a Standard Schema and returns the schema's output.
  *
  * @throws {@link ValidationError} listing the schema's issues.
- * @throws {@link ConfigError} when `schema` is not a Standard Schema.
+ * @throws {@link ConfigError} when `schema` is not a Standard Schema, or its `validate` returns
+ * (or resolves to) something other than a result object.
  */
 export async function validateWithSchema<Output>(schema: StandardSchemaV1<unknown, Output>, input: unknown, label = "input"): Promise<Output> {
   assertStandardSchema(schema);
   let result = schema["~standard"].validate(input);
   if (result instanceof Promise) result = await result;
+  // A schema that breaks the Standard Schema contract is the task's configuration at fault.
+  if (typeof result !== "object" || result === null) {
+    throw new ConfigError(`schema's validate returned no result (a Standard Schema returns { value } or { issues }), got ${describeArgument(result)}`);
+  }
   if (result.issues) {
     const issues = result.issues.map((issue) => ({
       path: (issue.path ?? []).map((segment) => (typeof segment === "object" && segment !== null ? segment.key : segment)),

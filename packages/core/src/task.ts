@@ -91,6 +91,11 @@ export interface TaskContext<Tx = unknown> {
    * Enqueues a task if, and only if, this attempt succeeds: it is written atomically with the
    * success (and dropped if the task is cancelled meanwhile). Resolves with the new task's id once
    * the input passed validation.
+   *
+   * Rejects with a ValidationError when the input fails validation, and with a ConfigError when
+   * `queue` is not a Queue or `options` is not an object or names an option other than `delayMs`
+   * and `correlationId`. Either fails the attempt, awaited or not: a success never drops a
+   * follow-up it asked for.
    */
   enqueueOnSuccess<FollowUpInput>(
     queue: Queue<FollowUpInput, Tx>,

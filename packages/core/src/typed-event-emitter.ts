@@ -1,3 +1,7 @@
+import { isAbortSignal } from "./abort-signal.js";
+import { describeArgument } from "./argument-checks.js";
+import { ConfigError } from "./errors.js";
+
 /** A map from event name to the payload type of that event. */
 export type EventMap = { [event: string]: unknown };
 
@@ -22,8 +26,15 @@ type Listener = (payload: never) => void;
 export class TypedEventEmitter<Events extends EventMap> {
   readonly #listeners = new Map<string, ReadonlyArray<Listener>>();
 
-  /** Calls `listener` on every `event`; returns a function that removes it. */
+  /**
+   * Calls `listener` on every `event`; returns a function that removes it.
+   *
+   * @throws {@link ConfigError} when `listener` is not a function; nothing is added.
+   */
   on<E extends keyof Events & string>(event: E, listener: (payload: Events[E]) => void): () => void {
+    if (typeof listener !== "function") {
+      throw new ConfigError(`on(${JSON.stringify(event)}, listener) expects a listener function, got ${describeArgument(listener)}`);
+    }
     this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener as Listener]);
     return () => this.off(event, listener);
   }
@@ -43,12 +54,21 @@ export class TypedEventEmitter<Events extends EventMap> {
 
   /**
    * Resolves with the next `event` whose payload passes `filter`; rejects when `signal` aborts.
+   *
+   * @throws {@link ConfigError} (as a rejection) when `filter` is given but is not a function, or
+   * `signal` is given but is not an AbortSignal; no listener is added.
    */
   once<E extends keyof Events & string>(
     event: E,
     filter: (payload: Events[E]) => boolean = () => true,
     signal?: AbortSignal,
   ): Promise<Events[E]> {
+    if (typeof filter !== "function") {
+      return Promise.reject(new ConfigError(`once(${JSON.stringify(event)}, filter) expects a filter function or nothing, got ${describeArgument(filter)}`));
+    }
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      return Promise.reject(new ConfigError(`once(${JSON.stringify(event)}, filter, signal) expects an AbortSignal or nothing, got ${describeArgument(signal)}`));
+    }
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);

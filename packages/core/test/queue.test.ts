@@ -108,6 +108,23 @@ describe("Queue", () => {
       expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
     });
 
+    it("rejects a schema whose validate returns no result with a ConfigError, writing nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const input = { userId: 1, email: "a@b.co" };
+      for (const returned of [undefined, null, "ok", 5, Promise.resolve(undefined)]) {
+        const schema = { "~standard": { version: 1, vendor: "test", validate: () => returned } };
+        const task = { execute: () => undefined, schema } as unknown as Task<Signup>;
+        await expect(queue.enqueue(task, input)).rejects.toThrow(ConfigError);
+        await expect(queue.enqueue(task, input)).rejects.toThrow(/schema's validate returned no result/);
+        await expect(queue.enqueueMany(task, [input])).rejects.toBeInstanceOf(ConfigError);
+      }
+      await expect(
+        queue.enqueue({ execute: () => undefined, schema: { "~standard": { version: 1, vendor: "test", validate: () => undefined } } } as never, input),
+      ).rejects.toThrow(/returned no result .*, got undefined$/);
+      expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
+    });
+
     it("rejects a retry policy that is not an object with a ConfigError, writing nothing", async () => {
       const storage = new MemoryStorage();
       const queue = await signupQueue(storage);
@@ -145,6 +162,19 @@ describe("Queue", () => {
         await expect(queue.enqueueMany(sendWelcome, [input], options as never)).rejects.toThrow(/enqueueMany\(\) expects an options object/);
         await expect(queue.enqueueMany(sendWelcome, [], options as never)).rejects.toBeInstanceOf(ConfigError);
       }
+      expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
+    });
+
+    it("rejects tx: null with a ConfigError instead of writing outside a transaction, writing nothing", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const input = { userId: 1, email: "a@b.co" };
+      await expect(queue.enqueue(sendWelcome, input, { tx: null as never })).rejects.toThrow(ConfigError);
+      await expect(queue.enqueue(sendWelcome, input, { tx: null as never })).rejects.toThrow(
+        "enqueue(): tx expects a transaction handle; leave it out for none",
+      );
+      await expect(queue.enqueueMany(sendWelcome, [input], { tx: null as never })).rejects.toThrow(/enqueueMany\(\): tx expects a transaction handle/);
+      await expect(queue.enqueueMany(sendWelcome, [], { tx: null as never })).rejects.toBeInstanceOf(ConfigError);
       expect(await storage.taskList({ queueName: "signups" })).toEqual([]);
     });
 
@@ -242,6 +272,59 @@ describe("Queue", () => {
       }
       expect((await queue.getTask(id))!.state).toBe("pending");
       expect(await queue.getSchedule()).toBeNull();
+    });
+  });
+
+  describe("task ids", () => {
+    it("finds, cancels and reads the attempts of a task by its id in upper case", async () => {
+      const storage = new MemoryStorage();
+      const queue = await signupQueue(storage);
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" });
+      const running = await queue.enqueue(sendWelcome, { userId: 2, email: "c@d.co" });
+      await storage.taskClaim({ queueName: "signups", limit: 1 });
+      expect(await queue.getTask(id.toUpperCase())).toMatchObject({ id, state: "in_progress" });
+      expect(await queue.getAttempts(id.toUpperCase())).toEqual([expect.objectContaining({ taskId: id, attemptNumber: 1 })]);
+      expect(await queue.cancel(running.toUpperCase())).toBe(true);
+      expect(await queue.getTask(running)).toMatchObject({ id: running, state: "cancelled" });
+    });
+
+    it("rejects a task id that is not a string with a ConfigError, changing nothing", async () => {
+      const queue = await signupQueue();
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" });
+      for (const taskId of [5, {}, null, undefined, [id], new String(id)]) {
+        await expect(queue.getTask(taskId as never)).rejects.toThrow(ConfigError);
+        await expect(queue.getAttempts(taskId as never)).rejects.toThrow(/getAttempts\(\) expects a task id \(a UUID string\), got /);
+        await expect(queue.cancel(taskId as never)).rejects.toThrow(/cancel\(\) expects a task id/);
+        await expect(queue.retry(taskId as never)).rejects.toThrow(/retry\(\) expects a task id/);
+      }
+      await expect(queue.getTask(5 as never)).rejects.toThrow("getTask() expects a task id (a UUID string), got number 5");
+      expect((await queue.getTask(id))!.state).toBe("pending");
+    });
+
+    it("finds nothing for a string that is not a UUID, and changes nothing", async () => {
+      const queue = await signupQueue();
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" });
+      for (const taskId of ["", "nope", `${id} `, id.replace(/-/g, ""), `{${id}}`]) {
+        expect(await queue.getTask(taskId)).toBeNull();
+        expect(await queue.getAttempts(taskId)).toEqual([]);
+        expect(await queue.cancel(taskId)).toBe(false);
+        expect(await queue.retry(taskId)).toBe(false);
+      }
+      expect((await queue.getTask(id))!.state).toBe("pending");
+    });
+
+    it("rejects tx: null in cancel, retry, schedule and unschedule with a ConfigError, changing nothing", async () => {
+      const queue = await signupQueue();
+      const id = await queue.enqueue(sendWelcome, { userId: 1, email: "a@b.co" });
+      await queue.schedule(parsedSchedule("@daily", "UTC"), { userId: 1, email: "a@b.co" });
+      const tx = { tx: null as never };
+      await expect(queue.cancel(id, tx)).rejects.toThrow("cancel(): tx expects a transaction handle; leave it out for none");
+      await expect(queue.retry(id, tx)).rejects.toThrow(/retry\(\): tx expects a transaction handle/);
+      await expect(queue.schedule(parsedSchedule("@hourly", "UTC"), { userId: 2, email: "c@d.co" }, tx)).rejects.toThrow(/schedule\(\): tx expects/);
+      await expect(queue.unschedule(tx)).rejects.toThrow(/unschedule\(\): tx expects/);
+      for (const call of [() => queue.cancel(id, tx), () => queue.retry(id, tx), () => queue.unschedule(tx)]) await expect(call()).rejects.toBeInstanceOf(ConfigError);
+      expect((await queue.getTask(id))!.state).toBe("pending");
+      expect(await queue.getSchedule()).toMatchObject({ cron: "@daily", input: { userId: 1 } });
     });
   });
 

@@ -68,6 +68,24 @@ describe("RetryPolicy", () => {
     expect(attempt).toThrow(new RegExp(option));
   });
 
+  it.each([
+    ["maxAttempts", { maxAttempts: 2 ** 31 }, "retryPolicy.maxAttempts must be an integer from 1 to 2147483647, got number 2147483648"],
+    ["maxAttempts", { maxAttempts: "3" }, 'retryPolicy.maxAttempts must be an integer from 1 to 2147483647, got "3"'],
+    [
+      "initialIntervalMs",
+      { initialIntervalMs: 1e12, maxIntervalMs: 1e12 },
+      "retryPolicy.initialIntervalMs must be an integer number of milliseconds from 0 to 2147483647 (about 24.8 days), got number 1000000000000",
+    ],
+    [
+      "maxIntervalMs",
+      { maxIntervalMs: 1e12 },
+      "retryPolicy.maxIntervalMs must be an integer number of milliseconds from 0 to 2147483647 (about 24.8 days), got number 1000000000000",
+    ],
+  ])("names the accepted range of %s when a value is out of it", (_label, options, message) => {
+    expect(() => new RetryPolicy(options as never)).toThrow(ConfigError);
+    expect(() => new RetryPolicy(options as never)).toThrow(message);
+  });
+
   it.each([["a string", "fast"], ["a number", 5], ["a boolean", true], ["an array", []], ["null", null], ["a function", () => ({})]])(
     "rejects %s instead of options with a ConfigError, in the constructor and in from()",
     (_label, options) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../src/errors.js";
 import { TypedEventEmitter } from "../src/typed-event-emitter.js";
 
 interface Events {
@@ -110,6 +111,29 @@ describe("TypedEventEmitter", () => {
     expect(emitter.listenerCount("tick")).toBe(1);
     controller.abort(new Error("stopped waiting"));
     await expect(waiting).rejects.toThrow("stopped waiting");
+    expect(emitter.listenerCount("tick")).toBe(0);
+  });
+
+  it("on refuses a listener that is not a function with a ConfigError, adding nothing", () => {
+    const emitter = new Emitter();
+    for (const listener of [null, undefined, "listener", 5, {}]) {
+      expect(() => emitter.on("tick", listener as never)).toThrow(ConfigError);
+    }
+    expect(() => emitter.on("tick", null as never)).toThrow('on("tick", listener) expects a listener function, got null');
+    expect(emitter.listenerCount("tick")).toBe(0);
+    expect(emitter.fire("tick", { n: 1 })).toBe(false);
+  });
+
+  it("once rejects a filter that is not a function, or a signal that is not an AbortSignal, with a ConfigError, adding nothing", async () => {
+    const emitter = new Emitter();
+    for (const filter of [null, "notfn", 5, {}]) {
+      await expect(emitter.once("tick", filter as never)).rejects.toThrow(ConfigError);
+    }
+    await expect(emitter.once("tick", "notfn" as never)).rejects.toThrow('once("tick", filter) expects a filter function or nothing, got "notfn"');
+    for (const signal of [null, "notasignal", 5, {}, new AbortController()]) {
+      await expect(emitter.once("tick", undefined, signal as never)).rejects.toThrow(ConfigError);
+    }
+    await expect(emitter.once("tick", () => true, "notasignal" as never)).rejects.toThrow(/once\("tick", filter, signal\) expects an AbortSignal or nothing, got "notasignal"/);
     expect(emitter.listenerCount("tick")).toBe(0);
   });
 });

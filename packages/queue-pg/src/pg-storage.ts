@@ -309,7 +309,7 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
           ], tx);
         }
         chunk.forEach((task, offset) => {
-          outcomes[start + offset] = { id: task.id, deduplicated: false, correlationId: task.correlationId };
+          outcomes[start + offset] = { id: task.id.toLowerCase(), deduplicated: false, correlationId: task.correlationId };
         });
         continue;
       }
@@ -318,15 +318,16 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
       if (!withDedupeKeys) {
         await this.#run("taskEnqueue", this.#statements.enqueue.append, values, tx);
         chunk.forEach((task, offset) => {
-          outcomes[start + offset] = { id: task.id, deduplicated: false, correlationId: task.correlationId };
+          outcomes[start + offset] = { id: task.id.toLowerCase(), deduplicated: false, correlationId: task.correlationId };
         });
         continue;
       }
       const rows = await this.#run("taskEnqueue", this.#statements.enqueue.appendDeduplicated, values, tx);
       const written = new Set(rows.map((row) => row.id as string));
       chunk.forEach((task, offset) => {
-        const isWritten = written.has(task.id);
-        outcomes[start + offset] = { id: task.id, deduplicated: !isWritten, correlationId: task.correlationId };
+        const id = task.id.toLowerCase();
+        const isWritten = written.has(id);
+        outcomes[start + offset] = { id, deduplicated: !isWritten, correlationId: task.correlationId };
         if (!isWritten) deduplicated.push(start + offset);
       });
     }
@@ -396,7 +397,8 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const { tx } = params;
     // The statement reads the attempt's fields, never its transaction: no copy without it.
     const rows = await this.#completeRows([params], tx);
-    const row = rows.find((candidate) => candidate.id === params.taskId);
+    const taskId = params.taskId.toLowerCase();
+    const row = rows.find((candidate) => candidate.id === taskId);
     if (!row) throw new TaskNotFoundError(params.taskId);
     const state = row.state as "succeeded" | "cancelled";
     if (state === "cancelled") return { state, followUpIds: [], claimedFollowUps: [] };
@@ -418,8 +420,8 @@ export class PgStorage implements StorageAdapter<PgQueryable> {
     const rows = await this.#completeRows(attempts, tx);
     const stateById = new Map(rows.filter((row) => row.id !== null).map((row) => [row.id as string, row.state as string]));
     return {
-      rejected: attempts.filter((attempt) => !stateById.has(attempt.taskId)).map((attempt) => attempt.taskId),
-      cancelled: attempts.filter((attempt) => stateById.get(attempt.taskId) === "cancelled").map((attempt) => attempt.taskId),
+      rejected: attempts.filter((attempt) => !stateById.has(attempt.taskId.toLowerCase())).map((attempt) => attempt.taskId),
+      cancelled: attempts.filter((attempt) => stateById.get(attempt.taskId.toLowerCase()) === "cancelled").map((attempt) => attempt.taskId),
       claimedFollowUps: claimedFollowUpsOf(rows, attempts),
     };
   }
@@ -759,7 +761,7 @@ function claimedFollowUpsOf(rows: ReadonlyArray<any>, attempts: ReadonlyArray<{ 
   const claimedRows = rows.filter((row) => row.follow_up_id !== null && row.lease_ms !== null);
   if (claimedRows.length === 0) return [];
   const followUpsById = new Map<string, FollowUpTask>();
-  for (const attempt of attempts) for (const followUp of attempt.followUps ?? []) followUpsById.set(followUp.task.id, followUp);
+  for (const attempt of attempts) for (const followUp of attempt.followUps ?? []) followUpsById.set(followUp.task.id.toLowerCase(), followUp);
   return claimedRows.map((row) => {
     const { queueName, task } = followUpsById.get(row.follow_up_id)!;
     const createdAt = toDate(row.created_ms);

@@ -25,6 +25,19 @@ export function cancelCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.storage.taskCancel({ queueName: f.queueName, taskId: cancelled.id })).toBe(false);
     });
 
+    it("finds and cancels a task by its id in upper case, pending or running; its records keep the lower-case id", async () => {
+      const pending = await f.enqueueOne({ delayMs: 60_000 });
+      const running = await f.enqueueOne();
+      const claimed = await f.claimOne();
+      expect(claimed.id).toBe(running.id);
+      expect(await f.storage.taskCancel({ queueName: f.queueName, taskId: pending.id.toUpperCase() })).toBe(true);
+      expect(await f.storage.taskCancel({ queueName: f.queueName, taskId: running.id.toUpperCase() })).toBe(true);
+      expect(await f.storage.taskGet({ taskId: pending.id.toUpperCase() })).toMatchObject({ id: pending.id, state: "cancelled" });
+      expect(await f.existingTask(running.id)).toMatchObject({ id: running.id, state: "in_progress", cancelRequested: true });
+      expect(await f.storage.taskAttempts({ taskId: running.id.toUpperCase() })).toEqual([expect.objectContaining({ taskId: running.id, state: "in_progress" })]);
+      expect(await f.storage.taskHeartbeat({ ...f.ref(claimed), taskId: running.id.toUpperCase() })).toMatchObject({ cancelRequested: true });
+    });
+
     it("returns false for an unknown task", async () => {
       expect(await f.storage.taskCancel({ queueName: f.queueName, taskId: f.newTask().id })).toBe(false);
     });

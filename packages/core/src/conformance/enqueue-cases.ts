@@ -45,6 +45,24 @@ export function enqueueCases<Tx>(f: ConformanceFixture<Tx>): void {
       expect(await f.attempts(task.id)).toEqual([]);
     });
 
+    it("stores a task id given in upper case in lower case, and finds the task by its id in either case", async () => {
+      const task = f.newTask();
+      const upper = task.id.toUpperCase();
+      expect(await f.enqueue([{ ...task, id: upper }])).toEqual([task.id]);
+      expect((await f.existingTask(task.id)).id).toBe(task.id);
+      expect(await f.storage.taskGet({ taskId: upper })).toMatchObject({ id: task.id, state: "pending" });
+      const claimed = await f.claimOne();
+      expect(await f.storage.taskAttempts({ taskId: upper })).toEqual([expect.objectContaining({ taskId: task.id, attemptNumber: 1 })]);
+      expect(await f.storage.taskComplete({ ...f.ref(claimed), taskId: upper })).toMatchObject({ state: "succeeded" });
+
+      const other = f.newTask();
+      await f.enqueue([other]);
+      const second = await f.claimOne();
+      const outcome = await f.storage.taskCompleteMany({ attempts: [{ ...f.ref(second), taskId: other.id.toUpperCase() }] });
+      expect(outcome).toMatchObject({ rejected: [], cancelled: [] });
+      expect((await f.existingTask(other.id)).state).toBe("succeeded");
+    });
+
     it("keeps its own copy of the input", async () => {
       const input = { list: [1, 2, 3] };
       const task = f.newTask({ input });

@@ -84,7 +84,8 @@ export const MEMORY_STORAGE_MESSAGES = Object.freeze({
  * Writes given `{ tx }` are buffered in the {@link MemoryTransactionHandle} and applied together
  * when the transaction commits; a write that is already fenced throws at call time, and a commit
  * whose writes no longer apply (the attempt was fenced meanwhile) keeps nothing. Inputs and
- * outputs are stored and returned as deep copies.
+ * outputs are stored and returned as deep copies. Task ids are stored in lower case and a task is
+ * found by its id in either letter case, as in Postgres's uuid column.
  *
  * @example
  * ```ts
@@ -210,7 +211,8 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
 
   async taskCancel(params: TaskCancelParams<MemoryTransactionHandle>): Promise<boolean> {
     const now = this.#now();
-    const { queueName, taskId, correlationId, tx } = params;
+    const { queueName, correlationId, tx } = params;
+    const taskId = params.taskId === undefined ? undefined : storedTaskId(params.taskId);
     return this.#write(tx, (state, events) => {
       const targets = [...state.tasks.values()].filter(
         (task) => task.queueName === queueName && (taskId !== undefined ? task.id === taskId : task.correlationId === correlationId),
@@ -236,7 +238,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
     resolveRetryTaskOptions({ attempts, delayMs });
     const now = this.#now();
     return this.#write(tx, (state, events) => {
-      const task = state.tasks.get(taskId);
+      const task = state.tasks.get(storedTaskId(taskId));
       if (task === undefined || task.state !== "failed") return false;
       const failedHere = task.deadLetteredFrom === null ? task.queueName === queueName : task.deadLetteredFrom === queueName;
       if (!failedHere) return false;
@@ -267,7 +269,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   }
 
   async taskGet({ taskId }: { taskId: string }): Promise<TaskRecord | null> {
-    return copyOrNull(this.#state.tasks.get(taskId));
+    return copyOrNull(this.#state.tasks.get(storedTaskId(taskId)));
   }
 
   async taskList({ queueName, correlationId, limit = TASK_LIST_DEFAULT_LIMIT }: TaskListParams): Promise<TaskRecord[]> {
@@ -279,7 +281,7 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   }
 
   async taskAttempts({ taskId }: { taskId: string }): Promise<AttemptRecord[]> {
-    return structuredClone([...(this.#state.attempts.get(taskId) ?? [])]);
+    return structuredClone([...(this.#state.attempts.get(storedTaskId(taskId)) ?? [])]);
   }
 
   async taskNextRunAt({ queueName, after }: { queueName: string; after?: Date }): Promise<Date | null> {
@@ -523,10 +525,11 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
         outcomes.push({ id: existing.id, deduplicated: true, correlationId: existing.correlationId });
         continue;
       }
-      if (state.tasks.has(task.id)) throw new StorageError(`A task with id ${task.id} already exists`);
-      state.tasks.set(task.id, newTaskRow(queueName, task, now, scheduledFor));
-      if (task.dedupeKey !== null) liveByDedupeKey.set(task.dedupeKey, { id: task.id, correlationId: task.correlationId });
-      outcomes.push({ id: task.id, deduplicated: false, correlationId: task.correlationId });
+      const id = storedTaskId(task.id);
+      if (state.tasks.has(id)) throw new StorageError(`A task with id ${task.id} already exists`);
+      state.tasks.set(id, newTaskRow(queueName, id, task, now, scheduledFor));
+      if (task.dedupeKey !== null) liveByDedupeKey.set(task.dedupeKey, { id, correlationId: task.correlationId });
+      outcomes.push({ id, deduplicated: false, correlationId: task.correlationId });
     }
     if (outcomes.some((outcome) => !outcome.deduplicated)) events.push({ type: "task:available", queueName });
     return outcomes;
@@ -674,14 +677,14 @@ export class MemoryStorage implements StorageAdapter<MemoryTransactionHandle> {
   }
 
   #isLive(state: MemoryState, ref: AttemptRef): boolean {
-    const task = state.tasks.get(ref.taskId);
+    const task = state.tasks.get(storedTaskId(ref.taskId));
     return task !== undefined && task.queueName === ref.queueName && task.state === "in_progress" && task.currentAttempt === ref.attempt;
   }
 
   /** The task of a live attempt; fencing: any other attempt is told the task is not found. */
   #liveTask(state: MemoryState, ref: AttemptRef): TaskRecord {
     if (!this.#isLive(state, ref)) throw new TaskNotFoundError(ref.taskId);
-    return state.tasks.get(ref.taskId)!;
+    return state.tasks.get(storedTaskId(ref.taskId))!;
   }
 }
 
@@ -721,9 +724,9 @@ class ConcurrencyKeyGate {
   }
 }
 
-function newTaskRow(queueName: string, task: NewTask, now: Date, scheduledFor: Date | null): TaskRecord {
+function newTaskRow(queueName: string, id: string, task: NewTask, now: Date, scheduledFor: Date | null): TaskRecord {
   return {
-    id: task.id,
+    id,
     queueName,
     input: task.input,
     output: null,
@@ -776,6 +779,15 @@ function isLeaseExpired(task: TaskRecord, now: Date): boolean {
 
 function isFinished(task: TaskRecord): boolean {
   return task.state === "succeeded" || task.state === "failed" || task.state === "cancelled";
+}
+
+/**
+ * A task id as stored: lower case. Postgres keeps ids in a uuid column, which finds a task by its
+ * id in either letter case and always gives it back in lower case; this storage agrees. A value
+ * that is not a string is kept as it is, and finds nothing.
+ */
+function storedTaskId(taskId: string): string {
+  return typeof taskId === "string" ? taskId.toLowerCase() : taskId;
 }
 
 function copyOrNull<T>(value: T | undefined): T | null {
