@@ -57,3 +57,15 @@ export function validateLimit(value: unknown, name: string): number {
   }
   return value;
 }
+
+/**
+ * The `tx` option as the storage takes it. `null` is refused rather than read as "no
+ * transaction": storages disagreed about it, and a caller who passes a variable that is null by
+ * mistake would write outside the transaction they meant.
+ *
+ * @throws ConfigError when `tx` is null.
+ */
+export function txOption<Tx>(tx: Tx | undefined, call: string): { tx?: Tx } {
+  if (tx === null) throw new ConfigError(`${call}: tx expects a transaction handle; leave it out for none`);
+  return tx === undefined ? {} : { tx };
+}

@@ -1,4 +1,4 @@
-import { describeArgument, optionsObject, type OptionNames } from "./argument-checks.js";
+import { describeArgument, optionsObject, txOption, type OptionNames } from "./argument-checks.js";
 import { ConfigError } from "./errors.js";
 import { isTaskId, newTaskId } from "./ids.js";
 import { assertJsonPayload, type JsonValue } from "./json-payload.js";
@@ -389,16 +389,4 @@ function checkTaskId(taskId: unknown, call: string): asserts taskId is string {
   if (typeof taskId !== "string") {
     throw new ConfigError(`${call} expects a task id (a UUID string), got ${describeArgument(taskId)}`);
   }
-}
-
-/**
- * The `tx` option as the storage takes it. `null` is refused rather than read as "no
- * transaction": storages disagreed about it, and a caller who passes a variable that is null by
- * mistake would write outside the transaction they meant.
- *
- * @throws ConfigError when `tx` is null.
- */
-function txOption<Tx>(tx: Tx | undefined, call: string): { tx?: Tx } {
-  if (tx === null) throw new ConfigError(`${call}: tx expects a transaction handle; leave it out for none`);
-  return tx === undefined ? {} : { tx };
 }

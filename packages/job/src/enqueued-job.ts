@@ -3,6 +3,7 @@ import {
   MAX_TIMER_MS,
   isAbortSignal,
   optionsObject,
+  txOption,
   RETRY_TASK_OPTION_NAMES,
   type OptionNames,
   resolveRetryTaskOptions,
@@ -110,7 +111,7 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
    */
   async cancel(options: { tx?: Tx } = {}): Promise<boolean> {
     const { tx } = optionsObject(options, "cancel()", { tx: true });
-    return this.#queue.storage.taskCancel({ queueName: this.#queue.name, correlationId: this.id, ...(tx === undefined ? {} : { tx }) });
+    return this.#queue.storage.taskCancel({ queueName: this.#queue.name, correlationId: this.id, ...txOption(tx, "cancel()") });
   }
 
   /**
@@ -131,6 +132,7 @@ export class EnqueuedJob<Result = unknown, Tx = unknown> {
   async retry(options: RetryTaskOptions<Tx> = {}): Promise<boolean> {
     optionsObject(options, "retry()", RETRY_TASK_OPTION_NAMES);
     resolveRetryTaskOptions(options);
+    txOption(options.tx, "retry()");
     const last = (await this.#steps()).at(-1);
     if (last?.state !== "failed") return false;
     return this.#queue.retry(last.id, options);

@@ -4,6 +4,7 @@ import {
   isTaskId,
   newTaskId,
   optionsObject,
+  txOption,
   type OptionNames,
   validateOptionalKey,
   type JsonValue,
@@ -107,7 +108,7 @@ export class Job<State, Tx, Input, Result> {
    */
   async enqueue(input: Input, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
     optionsObject(options, "enqueue()", JOB_ENQUEUE_OPTION_NAMES);
-    const [run] = await this.#enqueueRuns([input], 0, options.tx, this.#keyOption(options));
+    const [run] = await this.#enqueueRuns([input], 0, txOption(options.tx, "enqueue()"), this.#keyOption(options));
     return run!;
   }
 
@@ -117,7 +118,7 @@ export class Job<State, Tx, Input, Result> {
    */
   async enqueueAfter(input: Input, delayMs: number, options: JobEnqueueOptions<Tx> = {}): Promise<EnqueuedJob<Result, Tx>> {
     optionsObject(options, "enqueueAfter()", JOB_ENQUEUE_OPTION_NAMES);
-    const [run] = await this.#enqueueRuns([input], delayMs, options.tx, this.#keyOption(options));
+    const [run] = await this.#enqueueRuns([input], delayMs, txOption(options.tx, "enqueueAfter()"), this.#keyOption(options));
     return run!;
   }
 
@@ -134,7 +135,7 @@ export class Job<State, Tx, Input, Result> {
     if (options.dedupeKey !== undefined && typeof options.dedupeKey !== "function") {
       throw new ConfigError(`enqueueMany's dedupeKey option must be a function of each input, got ${describeArgument(options.dedupeKey)}`);
     }
-    return this.#enqueueRuns(inputs, 0, options.tx, options.dedupeKey ?? this.#dedupeKeyOf);
+    return this.#enqueueRuns(inputs, 0, txOption(options.tx, "enqueueMany()"), options.dedupeKey ?? this.#dedupeKeyOf);
   }
 
   /**
@@ -162,7 +163,7 @@ export class Job<State, Tx, Input, Result> {
     const { tx } = optionsObject(options, "schedule()", { tx: true });
     // The stored input is the first step's input; each fire wraps it into a new run's envelope.
     await this.queue.prepare(this.task, this.#firstStepEnvelope(newTaskId(), input));
-    await this.queue.schedule(schedule, input as unknown as JobEnvelope, tx === undefined ? {} : { tx });
+    await this.queue.schedule(schedule, input as unknown as JobEnvelope, txOption(tx, "schedule()"));
   }
 
   /** Removes the job's schedule. @returns whether there was one. */
@@ -242,7 +243,7 @@ export class Job<State, Tx, Input, Result> {
   async #enqueueRuns(
     inputs: ReadonlyArray<Input>,
     delayMs: number,
-    tx: Tx | undefined,
+    tx: { tx?: Tx },
     dedupeKeyOf: ((input: Input) => string | null | undefined) | undefined,
   ): Promise<Array<EnqueuedJob<Result, Tx>>> {
     if (inputs.length === 0) return [];
@@ -252,7 +253,7 @@ export class Job<State, Tx, Input, Result> {
       const envelope = this.#firstStepEnvelope(jobId, input, dedupeKeyOf);
       prepared.push(await this.queue.prepare(this.task, envelope, { delayMs, correlationId: jobId }));
     }
-    const outcomes = await this.queue.storage.taskEnqueue({ queueName: this.queue.name, tasks: prepared, ...(tx === undefined ? {} : { tx }) });
+    const outcomes = await this.queue.storage.taskEnqueue({ queueName: this.queue.name, tasks: prepared, ...tx });
     return outcomes.map((outcome, index) => {
       // A deduplicated outcome names a step of the run that holds the key, and that run's id.
       const jobId = outcome.deduplicated && outcome.correlationId !== null ? outcome.correlationId : prepared[index]!.correlationId!;

@@ -614,6 +614,21 @@ describe("Job", () => {
       expect(job.scheduler().isLeader).toBe(false);
     });
 
+    it("enqueue, enqueueAfter, enqueueMany, schedule and a run's cancel and retry refuse tx: null, writing nothing", async () => {
+      const job = await build("null-tx");
+      const nullTx = { tx: null } as unknown as {};
+      await expect(job.enqueue({ n: 1 }, nullTx)).rejects.toThrow(/enqueue\(\): tx expects a transaction handle/);
+      await expect(job.enqueueAfter({ n: 1 }, 10, nullTx)).rejects.toBeInstanceOf(ConfigError);
+      await expect(job.enqueueMany([{ n: 1 }], nullTx)).rejects.toBeInstanceOf(ConfigError);
+      await expect(job.schedule(ZonedSchedule.parse("@daily[UTC]"), { n: 1 }, nullTx)).rejects.toBeInstanceOf(ConfigError);
+      expect(await job.queue.getSchedule()).toBeNull();
+      expect(await storage.taskList({ queueName: job.name })).toHaveLength(0);
+      const run = await job.enqueue({ n: 1 });
+      await expect(run.cancel(nullTx)).rejects.toBeInstanceOf(ConfigError);
+      await expect(run.retry(nullTx)).rejects.toBeInstanceOf(ConfigError);
+      expect((await run.status()).state).toBe("pending");
+    });
+
     it("enqueue, enqueueAfter and a run's retry refuse null options", async () => {
       const job = await build("bad-options");
       await expect(job.enqueue({ n: 1 }, null as unknown as {})).rejects.toBeInstanceOf(ConfigError);
