@@ -53,7 +53,8 @@ export class TypedEventEmitter<Events extends EventMap> {
   }
 
   /**
-   * Resolves with the next `event` whose payload passes `filter`; rejects when `signal` aborts.
+   * Resolves with the next `event` whose payload passes `filter`; rejects when `signal` aborts,
+   * or with the filter's error when `filter` throws.
    *
    * @throws {@link ConfigError} (as a rejection) when `filter` is given but is not a function, or
    * `signal` is given but is not an AbortSignal; no listener is added.
@@ -79,7 +80,17 @@ export class TypedEventEmitter<Events extends EventMap> {
         reject(signal!.reason);
       };
       const listener = (payload: Events[E]) => {
-        if (!filter(payload)) return;
+        let passes: boolean;
+        try {
+          passes = filter(payload);
+        } catch (error) {
+          // A filter that throws ends the wait with its error, rather than leaving it pending.
+          this.off(event, listener);
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+          return;
+        }
+        if (!passes) return;
         this.off(event, listener);
         signal?.removeEventListener("abort", onAbort);
         resolve(payload);

@@ -102,6 +102,17 @@ describe("TypedEventEmitter", () => {
     expect(emitter.listenerCount("tick")).toBe(0);
   });
 
+  it("once rejects with the error of a filter that throws, and stops listening", async () => {
+    const emitter = new Emitter();
+    const boom = new Error("filter failed");
+    const waiting = emitter.once("tick", () => {
+      throw boom;
+    });
+    emitter.fire("tick", { n: 1 });
+    await expect(waiting).rejects.toBe(boom);
+    expect(emitter.listenerCount("tick")).toBe(0);
+  });
+
   it("once rejects when its signal aborts, before or while waiting, and stops listening", async () => {
     const emitter = new Emitter();
     const aborted = AbortSignal.abort(new Error("gave up"));
