@@ -39,6 +39,17 @@ async function setup(name = "jobs", storage = new MemoryStorage()) {
   return { storage, queue };
 }
 
+/** Runs `task` on a worker with a 50 ms shutdown grace, shuts it down once the task is claimed, and returns its events. */
+async function shutDownWhileRunning(queue: Queue<Item, Tx>, task: Task<Item, unknown, Tx>) {
+  const worker = new Worker(queue, task, { shutdownTimeoutMs: 50, logger: quiet });
+  const events = recordEvents(worker);
+  const running = worker.run();
+  await waitFor(() => events.of("task:claimed").length === 1, { message: "the claim" });
+  await worker.shutdown();
+  await running;
+  return events;
+}
+
 describe("Worker options", () => {
   it.each([
     [{ concurrency: 0 }, /concurrency/],
@@ -488,12 +499,7 @@ describe("Worker on the memory storage", () => {
       },
     };
     const id = await queue.enqueue(task, { n: 1 });
-    const worker = new Worker(queue, task, { shutdownTimeoutMs: 50, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await waitFor(() => events.of("task:claimed").length === 1, { message: "the claim" });
-    await worker.shutdown();
-    await running;
+    const events = await shutDownWhileRunning(queue, task);
     expect(ShutdownError.isInstance(reasons[0])).toBe(true);
     expect(events.of("task:retry")).toMatchObject([{ taskId: id, delayMs: 0 }]);
     expect((await storage.taskGet({ taskId: id }))?.state).toBe("pending");
@@ -508,12 +514,7 @@ describe("Worker on the memory storage", () => {
       retryPolicy: { maxAttempts: 1 },
     };
     const id = await queue.enqueue(task, { n: 1 });
-    const worker = new Worker(queue, task, { shutdownTimeoutMs: 50, logger: quiet });
-    const events = recordEvents(worker);
-    const running = worker.run();
-    await waitFor(() => events.of("task:claimed").length === 1, { message: "the claim" });
-    await worker.shutdown();
-    await running;
+    const events = await shutDownWhileRunning(queue, task);
     expect(events.of("task:retry")).toEqual([]);
     expect(events.of("task:failed")).toMatchObject([{ taskId: id, attempt: 1 }]);
     expect(ShutdownError.isInstance(events.of("task:failed")[0]!.error)).toBe(true);
