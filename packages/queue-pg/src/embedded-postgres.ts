@@ -1,5 +1,5 @@
 import type { PGlite } from "@electric-sql/pglite";
-import { ConfigError, optionsObject } from "@underway/core";
+import { ConfigError, describeArgument, optionsObject } from "@underway/core";
 
 /** Options of {@link openEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -25,7 +25,7 @@ export interface EmbeddedPostgresOptions {
 export async function openEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<PGlite> {
   const { dataDir } = optionsObject(options, "openEmbeddedPostgres()", { dataDir: true });
   if (dataDir !== undefined && (typeof dataDir !== "string" || dataDir === "")) {
-    throw new ConfigError(`openEmbeddedPostgres()'s dataDir expects a non-empty directory path, got ${JSON.stringify(dataDir) ?? String(dataDir)}`);
+    throw new ConfigError(`openEmbeddedPostgres()'s dataDir expects a non-empty directory path, got ${describeArgument(dataDir)}`);
   }
   let module: typeof import("@electric-sql/pglite");
   try {
